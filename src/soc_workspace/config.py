@@ -1,0 +1,225 @@
+"""Settings: the shipped defaults file, a user file, then ``SOC_WORKSPACE__...`` variables.
+
+The defaults and their documentation live in ``defaults.toml`` beside this module; the models
+below only give them types. The standard AWS variables (``AWS_ENDPOINT_URL_S3``,
+``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ...) keep the meaning boto3 gives them: they apply
+wherever our own settings leave a value empty.
+
+>>> settings = load_settings()
+>>> settings.environment in ("prod", "dev")
+True
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SOC_WORKSPACE__"
+CONFIG_FILE_VARIABLE = "SOC_WORKSPACE_CONFIG"
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    endpoint_url: str
+    credentials: Literal["anonymous", "environment", "profile"]
+    profile: str
+    region: str
+    max_attempts: int
+
+    @property
+    def resolved_endpoint_url(self) -> str | None:
+        """The endpoint in effect: ours, else boto3's variables, else None (AWS or ~/.aws)."""
+        return (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
+
+    @property
+    def resolved_profile(self) -> str | None:
+        if self.credentials != "profile":
+            return None
+        return self.profile or os.environ.get("AWS_PROFILE") or None
+
+
+class ScratchSettings(_Section):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _not_a_pipeline_bucket(cls, url: str) -> str:
+        from .missions import parse_bucket
+
+        if not url.startswith("s3://") and "://" in url:
+            return url
+        bucket = url.removeprefix("s3://").split("/", 1)[0]
+        try:
+            parse_bucket(bucket)
+        except ValueError:
+            return url
+        raise ValueError(
+            f"scratch url {url!r} is a SOC instrument bucket; outputs never go to pipeline "
+            "buckets: choose a bucket of your own"
+        )
+
+
+class CatalogSettings(_Section):
+    url: str
+    cache_dir: str
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        return _xdg("XDG_CACHE_HOME", ".cache") / "soc-workspace" / "catalog"
+
+
+class EmbeddedStoreSettings(_Section):
+    host: str
+    port: int
+    state_dir: str
+
+    @property
+    def resolved_state_dir(self) -> Path:
+        if self.state_dir:
+            return Path(self.state_dir).expanduser()
+        return _xdg("XDG_DATA_HOME", ".local/share") / "soc-workspace" / "store"
+
+
+class Settings(BaseSettings):
+    """All settings of the workspace. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    environment: Literal["prod", "dev"]
+    store: StoreSettings
+    scratch: ScratchSettings
+    catalog: CatalogSettings
+    embedded_store: EmbeddedStoreSettings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        user_file = user_config_file()
+        if user_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=user_file))
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULTS_FILE))
+        return tuple(sources)
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    return Path(os.environ.get(variable) or Path.home() / fallback)
+
+
+def user_config_file() -> Path | None:
+    """The user's settings file, if there is one.
+
+    ``SOC_WORKSPACE_CONFIG`` names it explicitly (and must then exist); otherwise
+    ``$XDG_CONFIG_HOME/soc-workspace/config.toml`` is used when present.
+    """
+    named = os.environ.get(CONFIG_FILE_VARIABLE)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{CONFIG_FILE_VARIABLE}={named!r}: no such settings file "
+                "(unset the variable to use the defaults)"
+            )
+        return path
+    path = _xdg("XDG_CONFIG_HOME", ".config") / "soc-workspace" / "config.toml"
+    return path if path.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings now (files and environment are read on every call).
+
+    Keyword arguments override everything else, e.g. ``load_settings(environment="dev")``.
+    A typo in a file or variable is an error naming the key, not a silently ignored value.
+    """
+    user_file = user_config_file()
+    if user_file is not None:
+        # Parse first so a TOML syntax error names the file rather than failing deep inside.
+        try:
+            tomllib.loads(user_file.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{user_file}: not valid TOML: {err}") from None
+    return Settings(**overrides)
+
+
+@dataclass(frozen=True)
+class SettingOrigin:
+    key: str
+    value: Any
+    source: str
+
+
+def describe_settings(settings: Settings | None = None) -> list[SettingOrigin]:
+    """Every setting with its value and where it came from (for ``config show``)."""
+    settings = settings or load_settings()
+    user_file = user_config_file()
+    user = tomllib.loads(user_file.read_text()) if user_file else {}
+    env = {k.upper(): k for k in os.environ}
+    rows = []
+    for key, value in _flatten(settings.model_dump()).items():
+        path = key.split(".")
+        variable = ENV_PREFIX + "__".join(p.upper() for p in path)
+        if variable in env:
+            source = f"environment ({variable})"
+        elif _lookup(user, path) is not _MISSING:
+            source = f"user file ({user_file})"
+        else:
+            source = "defaults"
+        rows.append(SettingOrigin(key, value, source))
+    return rows
+
+
+_MISSING = object()
+
+
+def _lookup(tree: dict[str, Any], path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(tree, dict) or part not in tree:
+            return _MISSING
+        tree = tree[part]
+    return tree
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat

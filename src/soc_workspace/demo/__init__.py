@@ -1,0 +1,1 @@
+"""Realistic demo data in the SOC's formats and layout (being written)."""

@@ -1,0 +1,30 @@
+"""The SOC's missions: instruments, file names, buckets and object keys.
+
+>>> from soc_workspace.missions import parse_filename, key_for, bucket_for
+>>> info = parse_filename("padre_meddea_l0_photon_20240916T122901_v1.0.0.fits")
+>>> bucket_for(info.mission, info.instrument), key_for(info)
+('padre-meddea', 'l0/photon/2024/09/16/padre_meddea_l0_photon_20240916T122901_v1.0.0.fits')
+"""
+
+from .filenames import FileInfo, make_filename, parse_filename
+from .keys import BucketInfo, KeyInfo, bucket_for, key_for, parse_bucket, parse_key
+from .registry import HERMES, MISSIONS, PADRE, REACH, Instrument, Mission, get_mission
+
+__all__ = [
+    "HERMES",
+    "MISSIONS",
+    "PADRE",
+    "REACH",
+    "BucketInfo",
+    "FileInfo",
+    "Instrument",
+    "KeyInfo",
+    "Mission",
+    "bucket_for",
+    "get_mission",
+    "key_for",
+    "make_filename",
+    "parse_bucket",
+    "parse_filename",
+    "parse_key",
+]

@@ -1,0 +1,61 @@
+"""``soc-workspace store``: run the embedded S3 store, or check the configured one."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from ..config import load_settings
+
+
+@click.group()
+def store() -> None:
+    """Run the embedded S3 store, or check that the configured store answers."""
+
+
+@store.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep objects here between restarts [settings: embedded_store.state_dir].",
+)
+@click.option("--host", help="Address to bind [settings: embedded_store.host, 127.0.0.1].")
+@click.option("--port", type=int, help="Port [settings: embedded_store.port; 0 = any free].")
+def serve(state_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the embedded S3 store in the foreground until interrupted.
+
+    Writes <state-dir>/store.json with the endpoint so other commands can find it.
+    """
+    from .embedded import EmbeddedStore
+
+    settings = load_settings().embedded_store
+    state = state_dir or settings.resolved_state_dir
+    server = EmbeddedStore(state, host or settings.host, settings.port if port is None else port)
+    server.start()
+    connection = server.write_connection_file(state / "store.json")
+    click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
+    click.echo(f"connection file: {connection}")
+    click.echo("Point clients at it with:")
+    for name, value in server.environment().items():
+        click.echo(f"  export {name}={value}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    connection.unlink(missing_ok=True)
+
+
+@store.command()
+def check() -> None:
+    """Check that the configured S3 endpoint answers, and list its buckets."""
+    from .access import check_reachable, filesystem
+
+    settings = load_settings()
+    check_reachable(settings)
+    buckets = filesystem(settings).ls("", refresh=True)
+    endpoint = settings.store.resolved_endpoint_url or "AWS S3"
+    click.echo(f"{endpoint} answers; {len(buckets)} bucket(s): {', '.join(buckets) or '(none)'}")

@@ -1,0 +1,138 @@
+"""The object store: settings -> s3fs, the pipeline-bucket guard, the embedded S3 server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import s3fs
+
+from soc_workspace.store import (
+    EmbeddedStore,
+    PipelineBucketError,
+    StoreError,
+    check_reachable,
+    check_writable,
+    filesystem,
+)
+
+
+@pytest.mark.parametrize(
+    "url", ["s3://hermes-eea/l1/x.cdf", "dev-padre-meddea/raw/y", "s3://swxsoc-pipeline-reach"]
+)
+def test_writes_to_pipeline_buckets_are_refused(url):
+    with pytest.raises(PipelineBucketError, match=r"pipeline bucket.*scratch"):
+        check_writable(url)
+
+
+def test_writes_elsewhere_are_allowed():
+    assert (
+        check_writable("s3://soc-workspace-scratch/alice/x") == "s3://soc-workspace-scratch/alice/x"
+    )
+
+
+def test_settings_reach_the_embedded_store(store_env):
+    fs = filesystem(skip_instance_cache=True)
+    fs.mkdir("soc-test-settings")
+    fs.pipe("soc-test-settings/a/b.txt", b"hello")
+    assert fs.cat("soc-test-settings/a/b.txt") == b"hello"
+    check_reachable()
+
+
+def test_anonymous_access_reaches_the_embedded_store(store_env, monkeypatch):
+    monkeypatch.setenv("SOC_WORKSPACE__STORE__CREDENTIALS", "anonymous")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    fs = filesystem(skip_instance_cache=True)
+    assert isinstance(fs.ls("", refresh=True), list)
+
+
+def test_dead_endpoint_names_the_setting(monkeypatch):
+    monkeypatch.setenv("SOC_WORKSPACE__STORE__ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:9.*store\.endpoint_url"):
+        check_reachable(timeout=1)
+
+
+def test_missing_credentials_say_what_to_set(monkeypatch):
+    monkeypatch.setenv("SOC_WORKSPACE__STORE__ENDPOINT_URL", "http://127.0.0.1:9")
+    with pytest.raises(StoreError, match=r"AWS_ACCESS_KEY_ID.*anonymous"):
+        check_reachable(timeout=1)
+
+
+def test_only_one_embedded_store_per_process(embedded_store):
+    with pytest.raises(RuntimeError, match="already runs"):
+        EmbeddedStore(None).start()
+
+
+def _serve(state: Path) -> tuple[subprocess.Popen, dict]:
+    """Start `soc-workspace store serve` as a real process; return it and its connection file."""
+    connection = state / "store.json"
+    connection.unlink(missing_ok=True)  # a crashed server leaves its file behind
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not connection.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"store did not start: {proc.stdout.read().decode()}")
+        time.sleep(0.05)
+    return proc, json.loads(connection.read_text())
+
+
+def _client(info: dict) -> s3fs.S3FileSystem:
+    return s3fs.S3FileSystem(
+        endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
+    )
+
+
+@pytest.mark.integration
+def test_objects_survive_a_restart_and_a_crash(tmp_path):
+    state = tmp_path / "state"
+    proc, info = _serve(state)
+    try:
+        assert info["endpoint_url"].startswith("http://127.0.0.1:")
+        fs = _client(info)
+        fs.mkdir("soc-workspace-scratch")
+        fs.pipe("soc-workspace-scratch/alice/notes.txt", b"keep me")
+        fs.pipe("soc-workspace-scratch/alice/odd//key", b"odd")
+        fs.pipe("soc-workspace-scratch/alice/gone.txt", b"x")
+        fs.rm("soc-workspace-scratch/alice/gone.txt")
+        big = os.urandom(12 * 2**20)
+        with fs.open("soc-workspace-scratch/alice/big.bin", "wb", block_size=5 * 2**20) as f:
+            f.write(big)  # a multipart upload
+        fs.mkdir("empty-bucket")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert not (state / "store.json").exists()
+
+    proc, info = _serve(state)
+    try:
+        fs = _client(info)
+        assert fs.cat("soc-workspace-scratch/alice/notes.txt") == b"keep me"
+        assert fs.cat("soc-workspace-scratch/alice/odd//key") == b"odd"
+        assert fs.cat("soc-workspace-scratch/alice/big.bin") == big
+        assert not fs.exists("soc-workspace-scratch/alice/gone.txt")
+        assert "empty-bucket" in fs.ls("", refresh=True)
+        fs.pipe("soc-workspace-scratch/alice/after-crash.txt", b"acknowledged")
+    finally:
+        proc.kill()  # a crash: no clean shutdown
+        proc.wait(timeout=20)
+
+    proc, info = _serve(state)
+    try:
+        assert _client(info).cat("soc-workspace-scratch/alice/after-crash.txt") == b"acknowledged"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
