@@ -1,1 +1,37 @@
-"""soc-workspace."""
+"""soc-workspace: an analysis workspace next to a Science Operations Center's data.
+
+The names users call most are importable from here; each is loaded on first use so that
+``import soc_workspace`` stays fast. To export another, add it to ``_EXPORTS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("soc-workspace")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "load_settings": "soc_workspace.config",
+    "parse_filename": "soc_workspace.missions",
+    "make_filename": "soc_workspace.missions",
+    "bucket_for": "soc_workspace.missions",
+    "key_for": "soc_workspace.missions",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'soc_workspace' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
