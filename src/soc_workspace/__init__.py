@@ -22,6 +22,10 @@ _EXPORTS: dict[str, str] = {
     "make_filename": "soc_workspace.missions",
     "bucket_for": "soc_workspace.missions",
     "key_for": "soc_workspace.missions",
+    "rerun": "soc_workspace.calibration",
+    "rerun_file": "soc_workspace.calibration",
+    "compare": "soc_workspace.calibration",
+    "get_cluster": "soc_workspace.compute",
 }
 
 __all__ = ["__version__", *_EXPORTS]

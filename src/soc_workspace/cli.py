@@ -20,6 +20,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "soc_workspace.demo.cli:demo_data",
         "Write realistic demo SOC files into a store.",
     ),
+    "rerun": (
+        "soc_workspace.calibration.cli:rerun_command",
+        "Rerun the pipeline's calibration of files or a time range, on Dask.",
+    ),
+    "compare": (
+        "soc_workspace.calibration.cli:compare_command",
+        "Compare a rerun product with the archived one (CDF or FITS).",
+    ),
+    "env": ("soc_workspace.calibration.cli:env", "Create and list mission environments."),
 }
 
 

@@ -103,6 +103,23 @@ class EmbeddedStoreSettings(_Section):
         return _xdg("XDG_DATA_HOME", ".local/share") / "soc-workspace" / "store"
 
 
+class CalibrationSettings(_Section):
+    environments: dict[str, str]
+    environments_dir: str
+    packages: dict[str, str]
+    timeout: float
+    pass_env: list[str]
+    reuse_interpreters: bool
+    work_dir: str
+    ignore_attributes: list[str]
+
+    @property
+    def resolved_environments_dir(self) -> Path:
+        if self.environments_dir:
+            return Path(self.environments_dir).expanduser()
+        return _xdg("XDG_DATA_HOME", ".local/share") / "soc-workspace" / "environments"
+
+
 class Settings(BaseSettings):
     """All settings of the workspace. Build with :func:`load_settings`."""
 
@@ -119,6 +136,7 @@ class Settings(BaseSettings):
     scratch: ScratchSettings
     catalog: CatalogSettings
     embedded_store: EmbeddedStoreSettings
+    calibration: CalibrationSettings
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,228 @@
+"""Rerun many files on a Dask cluster: one task per file, a table of what happened.
+
+Each task runs :func:`~soc_workspace.calibration.rerun.rerun_file` on a worker (next to the
+data when the cluster is the workspace's gateway) and never raises: a file that fails becomes
+a row with its error, and the batch goes on. A worker that dies takes no file with it: the
+scheduler runs its tasks again elsewhere (outputs land on the same keys, so a repeat is
+harmless), and a file that kills workers repeatedly is reported as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..config import Settings, load_settings
+from .compare import compare as compare_products
+from .inputs import input_urls
+from .outputs import archived_url, put_text, run_location
+from .rerun import rerun_file
+
+COLUMNS = [
+    "input",
+    "status",
+    "products",
+    "error",
+    "seconds",
+    "log",
+    "provenance",
+    "environment",
+    "package",
+    "package_version",
+    "warnings",
+]
+COMPARE_COLUMNS = ["archived", "verdict", "differences"]
+
+
+def rerun(
+    files_or_search: Any,
+    *,
+    cluster: Any = None,
+    workers: int | None = None,
+    environment: str | None = None,
+    run_id: str | None = None,
+    output: str | None = None,
+    compare: bool = False,
+    timeout: float | None = None,
+    pass_env: Sequence[str] = (),
+    progress: bool = True,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Rerun the calibration of many files on a Dask cluster; return one row per file.
+
+    Parameters
+    ----------
+    files_or_search
+        Keys, URLs or paths, or a table with a ``url`` column (a catalog search result).
+    cluster
+        A ``distributed.Client``, a cluster object, or a scheduler address. Default: a new
+        cluster from :func:`soc_workspace.compute.get_cluster` (the dask-gateway when
+        ``DASK_GATEWAY__ADDRESS`` is set, else local), closed at the end.
+    workers
+        Workers of the cluster started here.
+    compare
+        Also compare each product with the archived product of the same name
+        (columns ``archived``, ``verdict``, ``differences``).
+    environment, timeout, pass_env, settings
+        As for :func:`rerun_file`; every file of the batch shares the run folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``input``, ``status`` (ok / no product / failed), ``products``, ``error``,
+        ``seconds``, ``log``, ``provenance``, ...; ``table.attrs`` holds ``run_id`` and
+        ``run_url``. The table is also written to ``<run>/summary.csv``.
+    """
+    settings = settings or load_settings()
+    inputs = input_urls(files_or_search)
+    location = run_location(run_id, output=output, settings=settings)
+    columns = COLUMNS + (COMPARE_COLUMNS if compare else [])
+    rows: list[dict[str, Any] | None] = [None] * len(inputs)
+    if inputs:
+        client, owned = _connect(cluster, workers)
+        try:
+            rows = _run_all(
+                client,
+                inputs,
+                location.url,
+                location.run_id,
+                compare,
+                progress,
+                dict(
+                    environment=environment,
+                    timeout=timeout,
+                    pass_env=tuple(pass_env),
+                    settings=settings,
+                ),
+            )
+        finally:
+            for thing in reversed(owned):
+                thing.close()
+    table = pd.DataFrame([r for r in rows if r is not None], columns=columns)
+    table.attrs.update(run_id=location.run_id, run_url=location.url)
+    if inputs:
+        put_text(_as_csv(table), location.summary_url, settings)
+    return table
+
+
+def _run_all(
+    client: Any,
+    inputs: list[str],
+    run_url: str,
+    run_id: str,
+    compare: bool,
+    progress: bool,
+    options: dict[str, Any],
+) -> list[dict[str, Any] | None]:
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    futures = {
+        client.submit(
+            rerun_one,
+            url,
+            run_id=run_id,
+            output=run_url,
+            compare=compare,
+            pure=False,
+            key=f"rerun-{run_id}-{i}",
+            **options,
+        ): (i, url)
+        for i, url in enumerate(inputs)
+    }
+    rows: list[dict[str, Any] | None] = [None] * len(inputs)
+    counts = {"ok": 0, "no product": 0, "failed": 0}
+    with tqdm(total=len(inputs), desc=f"rerun {run_id}", unit="file", disable=not progress) as bar:
+        for future in as_completed(futures):
+            i, url = futures[future]
+            try:
+                row = future.result()
+            except Exception as err:  # the task itself was lost, e.g. it killed its workers
+                row = _failed(url, f"{type(err).__name__}: {err}")
+            rows[i] = row
+            counts[row["status"]] += 1
+            bar.set_postfix(counts, refresh=False)
+            bar.update()
+    return rows
+
+
+def rerun_one(url: str, *, compare: bool = False, **options: Any) -> dict[str, Any]:
+    """One file, as a table row (what a batch task runs on a worker; never raises)."""
+    try:
+        result = rerun_file(url, **options)
+    except Exception as err:  # before the calibration could run: name, input, environment
+        return _failed(url, f"{type(err).__name__}: {err}")
+    row = {
+        "input": result.input,
+        "status": result.status,
+        "products": result.products,
+        "error": result.error,
+        "seconds": round(result.seconds, 3),
+        "log": result.log_url,
+        "provenance": result.provenance_url,
+        "environment": result.environment,
+        "package": result.package,
+        "package_version": result.package_version,
+        "warnings": result.warnings,
+    }
+    if compare:
+        row.update(_compare_products(result.products, options.get("settings")))
+    return row
+
+
+def _compare_products(products: list[str], settings: Settings | None) -> dict[str, Any]:
+    archived, verdicts, differences = [], [], []
+    for product in products:
+        target = archived_url(product, settings)
+        archived.append(target)
+        try:
+            report = compare_products(product, target, settings=settings)
+        except FileNotFoundError:
+            verdicts.append("no archived product")
+            differences.append(f"{target} does not exist")
+            continue
+        except (ValueError, OSError) as err:
+            verdicts.append("not compared")
+            differences.append(f"{type(err).__name__}: {err}")
+            continue
+        verdicts.append(report.verdict)
+        differences.append(report.summary())
+    order = ["different", "not compared", "no archived product", "equivalent", "identical"]
+    worst = min(verdicts, key=order.index) if verdicts else None
+    return {"archived": archived, "verdict": worst, "differences": "; ".join(differences)}
+
+
+def _failed(url: str, error: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(input=url, status="failed", products=[], error=error, warnings=[])
+    return row
+
+
+def _connect(cluster: Any, workers: int | None) -> tuple[Any, list[Any]]:
+    """A client for ``cluster``, and what was started here (closed at the end, client first)."""
+    from distributed import Client
+
+    if cluster is None:
+        from ..compute import get_cluster
+
+        started = get_cluster(workers)
+        client = Client(started)
+        return client, [started, client]
+    if isinstance(cluster, Client):
+        return cluster, []
+    client = (
+        Client(cluster) if not isinstance(cluster, (str, os.PathLike)) else Client(str(cluster))
+    )
+    return client, [client]
+
+
+def _as_csv(table: pd.DataFrame) -> str:
+    flat = table.copy()
+    for column in flat.columns:
+        if flat[column].map(lambda v: isinstance(v, (list, tuple))).any():
+            flat[column] = flat[column].map(lambda v: json.dumps(list(v)) if v is not None else "")
+    return flat.to_csv(index=False)

@@ -1,0 +1,232 @@
+"""``soc-workspace rerun``, ``soc-workspace compare`` and ``soc-workspace env``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+@click.command("rerun")
+@click.argument("files", nargs=-1)
+@click.option("--mission", help="Rerun the files of this mission (with --instrument, --start...).")
+@click.option("--instrument", help="Instrument of the files to rerun.")
+@click.option("--level", help="Level of the input files [default: the mission's first level].")
+@click.option("--start", type=click.DateTime(), help="Files starting at or after (UTC).")
+@click.option("--stop", type=click.DateTime(), help="Files starting before (UTC).")
+@click.option(
+    "--workers", type=int, help="Dask workers [default: one per core, or 2 on the gateway]."
+)
+@click.option(
+    "--environment", help="Environment name or Python [settings: calibration.environments]."
+)
+@click.option(
+    "--compare/--no-compare",
+    default=True,
+    show_default=True,
+    help="Compare every product with the archived product of the same name.",
+)
+@click.option("--output", help="Run folder [default: <scratch.url>/<user>/reruns/<run-id>].")
+@click.option("--timeout", type=float, help="Seconds per file [settings: calibration.timeout].")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON lines.")
+def rerun_command(
+    files: tuple[str, ...],
+    mission: str | None,
+    instrument: str | None,
+    level: str | None,
+    start: datetime | None,
+    stop: datetime | None,
+    workers: int | None,
+    environment: str | None,
+    compare: bool,
+    output: str | None,
+    timeout: float | None,
+    as_json: bool,
+) -> int:
+    """Rerun the pipeline's calibration of FILES (URLs, keys, paths) or of a time range.
+
+    Each file runs in its mission's environment, isolated, on a Dask cluster (the workspace's
+    gateway when configured, else local). Products, logs and provenance go to your scratch
+    folder, never to a pipeline bucket. Exit status 1 when any file failed.
+
+    \b
+    soc-workspace rerun --mission hermes --instrument eea --start 2025-06-01 --stop 2025-06-02
+    soc-workspace rerun s3://hermes-eea/l0/2025/06/01/hermes_EEA_l0_2025152-000000_v0.bin
+    """
+    from .batch import rerun
+    from .inputs import find_inputs
+
+    inputs = list(files)
+    if mission or instrument or start or stop:
+        if not (mission and instrument and start and stop):
+            raise click.UsageError("a time range needs --mission, --instrument, --start and --stop")
+        inputs += find_inputs(mission, instrument, level=level, start=start, stop=stop)
+    if not inputs:
+        raise click.UsageError(
+            "nothing to rerun: give FILES, or --mission/--instrument/--start/--stop"
+        )
+    table = rerun(
+        inputs,
+        workers=workers,
+        environment=environment,
+        compare=compare,
+        output=output,
+        timeout=timeout,
+    )
+    if as_json:
+        for row in table.to_dict(orient="records"):
+            click.echo(json.dumps(row, default=str))
+    else:
+        _print_table(table)
+    return 1 if (table["status"] == "failed").any() else 0
+
+
+def _print_table(table) -> None:
+    console = Console()
+    view = Table(title=f"rerun {table.attrs['run_id']}")
+    columns = (
+        ["input", "status", "seconds"] + (["verdict"] if "verdict" in table else []) + ["error"]
+    )
+    for column in columns:
+        view.add_column(column)
+    colours = {"ok": "green", "no product": "yellow", "failed": "red"}
+    for row in table.to_dict(orient="records"):
+        cells = [
+            Path(str(row["input"])).name,
+            f"[{colours[row['status']]}]{row['status']}[/]",
+            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+        ]
+        if "verdict" in table:
+            cells.append(str(row["verdict"] or ""))
+        cells.append(row["error"] or (row.get("differences") or "")[:200])
+        view.add_row(*cells)
+    console.print(view)
+    counts = table["status"].value_counts().to_dict()
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    console.print(f"outputs, logs and provenance: {table.attrs['run_url']}")
+
+
+@click.command("compare")
+@click.argument("rerun_output")
+@click.argument("archived_product", required=False)
+@click.option(
+    "--ignore",
+    multiple=True,
+    help="Attribute pattern to ignore (repeatable) [settings: calibration.ignore_attributes].",
+)
+@click.option("--rtol", type=float, default=0.0, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-variable table as JSON.")
+def compare_command(
+    rerun_output: str,
+    archived_product: str | None,
+    ignore: tuple[str, ...],
+    rtol: float,
+    atol: float,
+    as_json: bool,
+) -> int:
+    """Compare RERUN_OUTPUT with ARCHIVED_PRODUCT (CDF or FITS; paths or URLs).
+
+    Without ARCHIVED_PRODUCT, the pipeline's product of the same name is used. Exit status 1
+    when the verdict is "different" (like diff).
+    """
+    from .compare import compare
+    from .outputs import archived_url
+
+    archived = archived_product or archived_url(rerun_output)
+    report = compare(
+        rerun_output, archived, ignore_attributes=list(ignore) or None, rtol=rtol, atol=atol
+    )
+    if as_json:
+        click.echo(report.to_dataframe().to_json(orient="records", default_handler=str))
+    else:
+        Console().print(report)
+    return 1 if report.verdict == "different" else 0
+
+
+@click.group("env")
+def env() -> None:
+    """Mission environments: one Python per mission stack, for reruns and kernels."""
+
+
+@env.command("create")
+@click.argument("name")
+@click.option(
+    "--spec",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Pinned requirements file (see soc_workspace/calibration/specs/).",
+)
+@click.option("--python", help="Base interpreter [default: the one running soc-workspace].")
+@click.option("--force", is_flag=True, help="Rebuild an environment that exists.")
+@click.option("--allow-unpinned", is_flag=True, help="Build from a spec that is not fully pinned.")
+def env_create(name: str, spec: str, python: str | None, force: bool, allow_unpinned: bool) -> None:
+    """Build the environment NAME with uv from the requirements file SPEC."""
+    from .environments import create_environment
+
+    console = Console()
+    with console.status(f"building {name} from {spec} ..."):
+        built = create_environment(
+            name, spec, python=python, force=force, allow_unpinned=allow_unpinned
+        )
+    packages = built.packages()
+    console.print(f"[green]built[/] {name}: {built.python} ({len(packages)} packages)")
+
+
+@env.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--all", "show_all", is_flag=True, help="List every package, not only the spec's.")
+def env_list(as_json: bool, show_all: bool) -> None:
+    """Show the environments, which missions use them and what they contain."""
+    from .environments import list_environments, spec_names
+
+    rows = []
+    for item in list_environments():
+        packages = item.packages() if item.exists else {}
+        wanted = spec_names(item.spec or "")
+        shown = (
+            packages
+            if show_all or not wanted
+            else {
+                k: v for k, v in packages.items() if k in wanted or v.startswith(("file:", "git+"))
+            }
+        )
+        rows.append(
+            {
+                "name": item.name,
+                "python": str(item.python),
+                "exists": item.exists,
+                "used_by": list(item.used_by),
+                "created": item.created,
+                "packages": shown,
+                "n_packages": len(packages),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="mission environments")
+    for column in ("name", "used by", "python", "packages"):
+        table.add_column(column)
+    for row in rows:
+        if not row["exists"]:
+            contents = "[red]missing[/]: soc-workspace env create " + row["name"] + " --spec ..."
+        else:
+            listed = ", ".join(f"{k} {v}" for k, v in row["packages"].items())
+            contents = f"{listed} ({row['n_packages']} in all)"
+        table.add_row(row["name"], ", ".join(row["used_by"]), row["python"], contents)
+    Console().print(table)
+
+
+@env.command("remove")
+@click.argument("name")
+@click.confirmation_option(prompt="Delete this environment?")
+def env_remove(name: str) -> None:
+    """Delete the environment NAME."""
+    from .environments import remove_environment
+
+    click.echo(f"removed {remove_environment(name)}")

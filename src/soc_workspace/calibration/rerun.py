@@ -1,0 +1,337 @@
+"""Rerun the pipeline's calibration of one file, isolated, with a provenance record.
+
+>>> result = rerun_file("s3://hermes-eea/l0/2025/06/01/hermes_EEA_l0_2025152-000000_v0.bin")
+... # doctest: +SKIP
+>>> result.status, result.products  # doctest: +SKIP
+('ok', ['s3://soc-workspace-scratch/me/reruns/20250601T120000-1a2b3c/l1/unknown/...cdf'])
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import platform
+import socket
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ..config import Settings, load_settings
+from ..missions import get_mission
+from . import interpreters
+from .environments import MissionEnvironment, environment_name_for, resolve_environment
+from .inputs import fetch, resolve_input, sha256_of
+from .interpreters import WarmInterpreter
+from .isolation import Completed, calibration_environment, run_isolated
+from .outputs import RunLocation, current_user, put_file, put_json, put_text, run_location
+
+CHILD = Path(__file__).with_name("_child.py")
+Status = Literal["ok", "no product", "failed"]
+_LOG_TAIL = 20_000  # characters of the calibration's log kept in the result
+
+
+@dataclass
+class RerunResult:
+    """What one rerun did.
+
+    ``status`` follows the pipeline's contract: ``ok`` (products written), ``no product``
+    (``process_file`` returned ``[None]``) or ``failed`` (it returned ``[]``, raised, timed out
+    or crashed; ``error`` says which). ``products`` are the URLs of the uploaded outputs.
+    """
+
+    input: str
+    status: Status
+    run_id: str
+    run_url: str
+    products: list[str] = field(default_factory=list)
+    error: str | None = None
+    log_url: str | None = None
+    provenance_url: str | None = None
+    environment: str | None = None
+    package: str | None = None
+    package_version: str | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    log: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table row of this result (without the log and the provenance record)."""
+        row = asdict(self)
+        row.pop("log")
+        row.pop("provenance")
+        return row
+
+    def __str__(self) -> str:
+        lines = [f"{self.input}: {self.status} ({self.seconds:.1f} s)"]
+        lines += [f"  -> {p}" for p in self.products]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        lines += [f"  warning: {w}" for w in self.warnings[:5]]
+        if self.log_url:
+            lines.append(f"  log: {self.log_url}")
+        return "\n".join(lines)
+
+
+def package_for(mission: str, instrument: str, settings: Settings | None = None) -> str:
+    """The calibration package of an instrument: settings override, else the registry's."""
+    settings = settings or load_settings()
+    m = get_mission(mission)
+    inst = m.instrument(instrument)
+    overrides = {k.lower(): v for k, v in settings.calibration.packages.items()}
+    return overrides.get(f"{m.name}/{inst.name}", m.package_for(inst.name))
+
+
+def rerun_file(
+    key_or_path: str | os.PathLike[str],
+    *,
+    environment: str | None = None,
+    run_id: str | None = None,
+    output: str | None = None,
+    timeout: float | None = None,
+    pass_env: Sequence[str] = (),
+    settings: Settings | None = None,
+) -> RerunResult:
+    """Rerun the pipeline's calibration of one file in its mission environment.
+
+    Parameters
+    ----------
+    key_or_path
+        ``s3://`` URL, key or file name in the instrument bucket, or a local path.
+    environment
+        Environment name or interpreter path; default: the one registered for the instrument
+        (settings ``calibration.environments``).
+    run_id, output
+        The run folder is ``output`` or ``<scratch.url>/<user>/reruns/<run_id>``.
+    timeout
+        Seconds before the calibration is stopped (default: ``calibration.timeout``).
+    pass_env
+        Extra environment variables (names or glob patterns) handed to the mission code;
+        nothing else of the caller's environment is, credentials included.
+
+    Returns
+    -------
+    RerunResult
+        Status ``ok``/``no product``/``failed`` with products, log and provenance URLs.
+
+    Raises
+    ------
+    ValueError
+        The name is not a SOC file name (unknown mission or instrument).
+    FileNotFoundError
+        The input does not exist.
+    MissionEnvironmentError
+        No usable environment for the instrument.
+    PipelineBucketError
+        ``output`` is in a pipeline bucket.
+    """
+    settings = settings or load_settings()
+    source = resolve_input(key_or_path, settings)
+    info = source.info
+    package = package_for(info.mission, info.instrument, settings)
+    env = resolve_environment(
+        environment or environment_name_for(info.mission, info.instrument, settings), settings
+    )
+    location = run_location(run_id, output=output, settings=settings)
+    timeout = timeout if timeout is not None else settings.calibration.timeout
+    work_dir = settings.calibration.work_dir or None
+    if work_dir:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="soc-rerun-", dir=work_dir) as tmp:
+        scratch = Path(tmp)
+        work = scratch / "work"
+        work.mkdir()
+        local = work / source.name
+        fetched = fetch(source, local, settings)
+        result_path = scratch / "result.json"
+        log_path = scratch / "calibration.log"
+        passes = (*settings.calibration.pass_env, *pass_env)
+        log_path.write_text(
+            f"# soc-workspace rerun {location.run_id} of {source.url}\n"
+            f"# environment {env.name}: {env.python}\n"
+        )
+        if settings.calibration.reuse_interpreters and hasattr(os, "fork"):
+            completed, command, variables, passed = _run_warm(
+                env,
+                package,
+                info.mission,
+                passes,
+                local,
+                scratch,
+                result_path,
+                log_path,
+                timeout,
+                work_dir,
+            )
+        else:
+            command = [
+                str(env.python),
+                "-I",
+                "-u",
+                str(CHILD),
+                "run",
+                package,
+                str(local),
+                str(result_path),
+            ]
+            child_env, passed = calibration_environment(
+                scratch, mission=info.mission, python=env.python, pass_env=passes
+            )
+            variables = sorted(child_env)
+            with open(log_path, "a") as log:
+                log.write(f"# command: {' '.join(command)}\n")
+            completed = run_isolated(
+                command, cwd=work, env=child_env, timeout=timeout, log_path=log_path
+            )
+        outcome = json.loads(result_path.read_text()) if result_path.is_file() else {}
+        status: Status = outcome.get("status", "failed")
+        error = outcome.get("error")
+        if completed.timed_out or not outcome:
+            status, error = "failed", completed.describe()
+        products: list[dict[str, Any]] = []
+        if status == "ok":
+            status, error, products = _upload_products(outcome, location, settings)
+        log_text = log_path.read_text(errors="replace")
+        finished = datetime.now(UTC)
+        provenance = {
+            "schema": "soc-workspace/rerun-provenance/1",
+            "run_id": location.run_id,
+            "user": current_user(),
+            "host": socket.gethostname(),
+            "input": {
+                **fetched,
+                "mission": info.mission,
+                "instrument": info.instrument,
+                "level": info.level,
+            },
+            "package": package,
+            "package_version": outcome.get("package_version"),
+            "environment": {
+                "name": env.name,
+                "python": str(env.python),
+                "python_version": outcome.get("python_version"),
+                "spec": env.spec,
+                "created": env.created,
+                "packages": outcome.get("packages", {}),
+                "variables": variables,
+                "passed_from_caller": passed,
+            },
+            "command": command,
+            "timeout_s": timeout,
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
+            "seconds": (finished - started).total_seconds(),
+            "status": status,
+            "error": error,
+            "traceback": outcome.get("traceback"),
+            "returned": outcome.get("outputs"),
+            "outputs": products,
+            "warnings": outcome.get("warnings", []),
+            "soc_workspace_version": _our_version(),
+            "platform": platform.platform(),
+        }
+        log_url = put_text(log_text, location.log_url(source.name), settings)
+        provenance_url = put_json(provenance, location.provenance_url(source.name), settings)
+    return RerunResult(
+        input=source.url,
+        status=status,
+        run_id=location.run_id,
+        run_url=location.url,
+        products=[p["url"] for p in products],
+        error=error,
+        log_url=log_url,
+        provenance_url=provenance_url,
+        environment=env.name,
+        package=package,
+        package_version=outcome.get("package_version"),
+        seconds=provenance["seconds"],
+        warnings=list(outcome.get("warnings", [])),
+        log=log_text[-_LOG_TAIL:],
+        provenance=provenance,
+    )
+
+
+def _run_warm(
+    env: MissionEnvironment,
+    package: str,
+    mission: str,
+    passes: tuple[str, ...],
+    local: Path,
+    scratch: Path,
+    result_path: Path,
+    log_path: Path,
+    timeout: float,
+    work_dir: str | None,
+) -> tuple[Completed, list[str], list[str], list[str]]:
+    """Run the file in a process forked from this worker's warm mission interpreter."""
+    passed_values = tuple(sorted((k, v) for k, v in os.environ.items() if _matches(k, passes)))
+    key = (str(env.python), env.created, package, mission, passes, passed_values, work_dir)
+
+    def start() -> WarmInterpreter:
+        return WarmInterpreter(
+            env.python,
+            package,
+            mission=mission,
+            pass_env=passes,
+            work_dir=work_dir,
+            start_timeout=timeout,
+        )
+
+    interpreter = interpreters.acquire(key, start)
+    try:
+        with open(log_path, "a") as log:
+            log.write(
+                f"# command: {' '.join(interpreter.command)} (pid {interpreter.process.pid}), "
+                "forked for this file\n# mission interpreter start-up log:\n"
+                + interpreter.startup_text()
+                + "# this file:\n"
+            )
+        tmp = scratch / "tmp"
+        tmp.mkdir(exist_ok=True)
+        completed = interpreter.run(
+            input_path=local,
+            result=result_path,
+            log=log_path,
+            cwd=local.parent,
+            tmp=tmp,
+            timeout=timeout,
+        )
+    finally:
+        interpreters.release(key, interpreter)
+    return completed, interpreter.command, interpreter.variables, interpreter.passed
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _upload_products(
+    outcome: dict[str, Any], location: RunLocation, settings: Settings
+) -> tuple[Status, str | None, list[dict[str, Any]]]:
+    products = []
+    for returned in outcome.get("outputs", []):
+        if returned is None:
+            continue
+        path = Path(returned)
+        if not path.is_file():
+            return "failed", f"process_file returned {path.name} but wrote no such file", products
+        url = put_file(path, location.product_url(path.name), settings)
+        products.append(
+            {"url": url, "name": path.name, "size": path.stat().st_size, "sha256": sha256_of(path)}
+        )
+    return "ok", None, products
+
+
+def _our_version() -> str:
+    from .. import __version__
+
+    return __version__
