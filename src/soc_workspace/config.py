@@ -110,6 +110,7 @@ class CalibrationSettings(_Section):
     timeout: float
     pass_env: list[str]
     reuse_interpreters: bool
+    offline_git: bool
     work_dir: str
     ignore_attributes: list[str]
 

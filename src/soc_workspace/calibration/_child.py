@@ -12,7 +12,8 @@ leaks from one file to the next), answers ``{"pid": ...}`` at once and ``{"pid":
 "status": ...}`` when the file is done. It exits, killing a running file, when stdin closes
 (its Dask worker died).
 
-The pipeline's contract: ``process_file(path) -> list[Path | None]``; ``[None]`` means nothing
+The pipeline's contract: ``{package}.calibration.calibration.process_file(path) ->
+list[Path | None]``; ``[None]`` means nothing
 to produce, ``[]`` failure, ``ValueError``/``FileNotFoundError`` mark the file failed and
 anything else would stop the pipeline. Output paths may be relative to the working directory
 (padre_meddea writes there when LAMBDA_ENVIRONMENT is unset).
@@ -21,7 +22,6 @@ anything else would stop the pipeline. Output paths may be relative to the worki
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -61,7 +61,8 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if len(self.messages) < 20:
-            self.messages.append(f"{record.levelname} {record.name}: {record.getMessage()}"[:500])
+            first = (record.getMessage().strip().splitlines() or [""])[0]
+            self.messages.append(f"{record.levelname} {record.name}: {first}"[:500])
 
 
 def _setup_logging() -> _Collect:
@@ -77,10 +78,23 @@ def _setup_logging() -> _Collect:
     return collect
 
 
+def _watch_mission_loggers() -> None:
+    # Mission loggers (swxsoc's, astropy's) do not propagate to the root logger: collect their
+    # warnings too, so a failed Timestream or Grafana call shows beside the status.
+    collect = next(h for h in logging.getLogger().handlers if isinstance(h, _Collect))
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            logger.addHandler(collect)
+
+
 def _import(package: str) -> tuple[object | None, str | None, str | None]:
+    # Exactly as the SWxSOC processing function (sdc_aws_processing_lambda) finds it:
+    # __import__("{pkg}.calibration", fromlist=["calibration"]).calibration.process_file,
+    # i.e. the module {pkg}/calibration/calibration.py.
     try:
-        module = importlib.import_module(f"{package}.calibration")
-        return module.process_file, None, None
+        package_module = __import__(f"{package}.calibration", fromlist=["calibration"])
+        _watch_mission_loggers()
+        return package_module.calibration.process_file, None, None
     except Exception as err:
         return None, f"cannot import {package}.calibration: {_short(err)}", traceback.format_exc()
 
@@ -98,7 +112,7 @@ def calibrate(process_file, package: str, input_path: str, import_error=None, tr
     if process_file is None:
         result.update(status="failed", error=import_error, traceback=trace)
     else:
-        log.info("calling %s.calibration.process_file(%s)", package, input_path)
+        log.info("calling %s.calibration.calibration.process_file(%s)", package, input_path)
         try:
             outputs = _outputs(process_file(Path(input_path)))
         except FAILED_BY_CONTRACT as err:

@@ -514,7 +514,9 @@ def _read_fits(path: Path, label: str) -> Iterator[_Product]:
                     variables[key] = _Variable(
                         name=key,
                         kind="column",
-                        dtype=str(hdu.data[column.name].dtype) if hdu.data is not None else "",
+                        dtype=_dtype_name(hdu.data[column.name].dtype)
+                        if hdu.data is not None
+                        else "",
                         unit=(column.unit or "").strip(),
                         load=lambda h=hdu, c=column.name: np.asarray(h.data[c]),
                     )
@@ -522,11 +524,16 @@ def _read_fits(path: Path, label: str) -> Iterator[_Product]:
                 variables[name] = _Variable(
                     name=name,
                     kind="image",
-                    dtype=str(hdu.data.dtype),
+                    dtype=_dtype_name(hdu.data.dtype),
                     unit=str(hdu.header.get("BUNIT", "")).strip(),
                     load=lambda h=hdu: np.asarray(h.data),
                 )
         yield _Product(path=label, format="fits", variables=variables, attributes=attributes)
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    # FITS data are big-endian: '>i4' and '<i4' hold the same values, call both int32
+    return dtype.name if dtype.kind in "biufc" else dtype.str.lstrip("<>|=")
 
 
 def _split_header(header: Any) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:

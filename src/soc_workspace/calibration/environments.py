@@ -184,6 +184,26 @@ def spec_names(text: str) -> set[str]:
     return names
 
 
+def _local_packages(text: str, base: Path) -> list[str]:
+    """Names of the packages a spec installs from local folders (from their pyproject.toml)."""
+    import tomllib
+
+    names = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip().removeprefix("-e ").strip()
+        if " @ " in line:
+            line = line.split(" @ ", 1)[1].strip()
+        line = line.removeprefix("file://")
+        if not _is_local_path(line):
+            continue
+        pyproject = (base / line).expanduser() / "pyproject.toml"
+        if pyproject.is_file():
+            name = tomllib.loads(pyproject.read_text()).get("project", {}).get("name")
+            if name:
+                names.append(name)
+    return names
+
+
 def _is_local_path(text: str) -> bool:
     return text.startswith(("./", "../", "/", "~/")) or text in (".", "..")
 
@@ -253,6 +273,10 @@ def create_environment(
     try:
         # --relocatable: the finished venv is moved into place, its scripts must not care.
         _uv("venv", "--quiet", "--relocatable", "--python", python or sys.executable, building)
+        # The spec is also its own override: its pins win over what packages ask for
+        # (hermes_core asks for swxsoc@main, HERMES runs on swxsoc 0.1.0).
+        # uv would reuse its cached build of a local folder whose code changed since.
+        fresh = [f"--refresh-package={n}" for n in _local_packages(text, spec_path.parent)]
         _uv(
             "pip",
             "install",
@@ -261,6 +285,9 @@ def create_environment(
             _python_in(building),
             "-r",
             spec_path,
+            "--override",
+            spec_path,
+            *fresh,
             cwd=spec_path.parent,
         )
         version = subprocess.run(

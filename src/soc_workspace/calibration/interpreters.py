@@ -31,6 +31,15 @@ from .isolation import Completed, calibration_environment, kill_group
 CHILD = Path(__file__).with_name("_child.py")
 
 
+def mission_cache(python: Path) -> Path:
+    """A cache folder per mission interpreter, kept between runs (never the user's HOME)."""
+    import hashlib
+
+    digest = hashlib.sha256(str(python).encode()).hexdigest()[:12]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "soc-workspace" / "mission-cache" / digest
+
+
 class InterpreterError(RuntimeError):
     """A warm interpreter could not start or died; the message holds its start-up log."""
 
@@ -45,13 +54,19 @@ class WarmInterpreter:
         *,
         mission: str,
         pass_env: tuple[str, ...] = (),
+        offline_git: bool = True,
         work_dir: str | None = None,
         start_timeout: float = 600.0,
     ) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="soc-rerun-interpreter-", dir=work_dir)
         scratch = Path(self._scratch.name)
         env, self.passed = calibration_environment(
-            scratch, mission=mission, python=python, pass_env=pass_env
+            scratch,
+            mission=mission,
+            python=python,
+            pass_env=pass_env,
+            cache=mission_cache(python),
+            offline_git=offline_git,
         )
         self.variables = sorted(env)
         self.startup_log = scratch / "startup.log"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -40,12 +41,21 @@ PASS_THROUGH = (
 
 
 def calibration_environment(
-    scratch: Path, *, mission: str, python: Path, pass_env: Iterable[str] = ()
+    scratch: Path,
+    *,
+    mission: str,
+    python: Path,
+    pass_env: Iterable[str] = (),
+    cache: Path | None = None,
+    offline_git: bool = True,
 ) -> tuple[dict[str, str], list[str]]:
     """The environment variables of a calibration subprocess, and which of them were passed.
 
     ``pass_env`` holds names or glob patterns of the caller's variables to hand over too
-    (e.g. ``AWS_PROFILE`` to allow credentials explicitly).
+    (e.g. ``AWS_PROFILE`` to allow credentials explicitly). ``cache`` is a folder kept between
+    runs for the mission stack's caches (matplotlib's font list takes ~10 s to build, astropy
+    and sunpy keep downloads there); default: inside the scratch directory. ``offline_git``
+    puts :func:`git_shim` first on the PATH.
     """
     allowed = [*PASS_THROUGH, *pass_env]
     env = {
@@ -59,18 +69,21 @@ def calibration_environment(
     dirs = {
         "HOME": home,
         "XDG_CONFIG_HOME": home / ".config",
-        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_CACHE_HOME": cache or home / ".cache",
         "XDG_DATA_HOME": home / ".local/share",
         "SWXSOC_CONFIGDIR": home / ".config/swxsoc",
         "SPACEPY": home / ".spacepy",
-        "MPLCONFIGDIR": home / ".config/matplotlib",
+        "MPLCONFIGDIR": (cache or home / ".cache") / "matplotlib",
         "TMPDIR": scratch / "tmp",
     }
     for name, folder in dirs.items():
         folder.mkdir(parents=True, exist_ok=True)
         env[name] = str(folder)
+    path = [str(python.parent), env.get("PATH", os.defpath)]
+    if offline_git:
+        path.insert(0, str(git_shim(scratch / "bin")))
     env.update(
-        PATH=os.pathsep.join([str(python.parent), env.get("PATH", os.defpath)]),
+        PATH=os.pathsep.join(path),
         SWXSOC_MISSION=mission,  # what the pipeline's function sets per mission
         MPLBACKEND="Agg",
         PYTHONNOUSERSITE="1",
@@ -85,6 +98,39 @@ def calibration_environment(
             AWS_EC2_METADATA_DISABLED="true",
         )
     return env, passed
+
+
+SIDE_CALLS_LOG = "soc-workspace-side-calls.log"  # in the calibration's TMPDIR
+
+_GIT_SHIM = """#!/bin/sh
+# soc-workspace: git for mission calibrations. padre_meddea asks GitHub for the commit of each
+# library it records in FITS headers (git ls-remote) and fails the file when that is
+# impossible; without network this answers "offline" for HEAD (as the SOC's own offline
+# products record) and notes it, instead of failing. Everything else goes to the real git.
+if [ "$1" = "ls-remote" ]; then
+  if [ -n "$REAL_GIT" ] && out=$(timeout 20 "$REAL_GIT" "$@" 2>/dev/null); then
+    printf '%s\\n' "$out"
+    exit 0
+  fi
+  echo "side call failed: git $* (no network?): answered 'offline' as its commit" \\
+    >> "${TMPDIR:-/tmp}/SIDE_CALLS_LOG"
+  printf 'offline\\tHEAD\\n'
+  exit 0
+fi
+[ -n "$REAL_GIT" ] || { echo "git is not installed" >&2; exit 127; }
+exec "$REAL_GIT" "$@"
+"""
+
+
+def git_shim(folder: Path) -> Path:
+    """A folder with a ``git`` that answers ``ls-remote`` offline (see ``_GIT_SHIM``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "git"
+    real = shutil.which("git") or ""
+    script = _GIT_SHIM.replace("SIDE_CALLS_LOG", SIDE_CALLS_LOG)
+    shim.write_text(script.replace("#!/bin/sh\n", f"#!/bin/sh\nREAL_GIT='{real}'\n", 1))
+    shim.chmod(0o755)
+    return folder
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import os
 import platform
 import socket
@@ -22,14 +20,11 @@ from typing import Any, Literal
 
 from ..config import Settings, load_settings
 from ..missions import get_mission
-from . import interpreters
-from .environments import MissionEnvironment, environment_name_for, resolve_environment
+from .environments import environment_name_for, resolve_environment
+from .execution import run_calibration
 from .inputs import fetch, resolve_input, sha256_of
-from .interpreters import WarmInterpreter
-from .isolation import Completed, calibration_environment, run_isolated
 from .outputs import RunLocation, current_user, put_file, put_json, put_text, run_location
 
-CHILD = Path(__file__).with_name("_child.py")
 Status = Literal["ok", "no product", "failed"]
 _LOG_TAIL = 20_000  # characters of the calibration's log kept in the result
 
@@ -152,47 +147,23 @@ def rerun_file(
         work.mkdir()
         local = work / source.name
         fetched = fetch(source, local, settings)
-        result_path = scratch / "result.json"
         log_path = scratch / "calibration.log"
-        passes = (*settings.calibration.pass_env, *pass_env)
         log_path.write_text(
             f"# soc-workspace rerun {location.run_id} of {source.url}\n"
             f"# environment {env.name}: {env.python}\n"
         )
-        if settings.calibration.reuse_interpreters and hasattr(os, "fork"):
-            completed, command, variables, passed = _run_warm(
-                env,
-                package,
-                info.mission,
-                passes,
-                local,
-                scratch,
-                result_path,
-                log_path,
-                timeout,
-                work_dir,
-            )
-        else:
-            command = [
-                str(env.python),
-                "-I",
-                "-u",
-                str(CHILD),
-                "run",
-                package,
-                str(local),
-                str(result_path),
-            ]
-            child_env, passed = calibration_environment(
-                scratch, mission=info.mission, python=env.python, pass_env=passes
-            )
-            variables = sorted(child_env)
-            with open(log_path, "a") as log:
-                log.write(f"# command: {' '.join(command)}\n")
-            completed = run_isolated(
-                command, cwd=work, env=child_env, timeout=timeout, log_path=log_path
-            )
-        outcome = json.loads(result_path.read_text()) if result_path.is_file() else {}
+        run = run_calibration(
+            env,
+            package,
+            info.mission,
+            local,
+            scratch,
+            log_path,
+            settings=settings,
+            timeout=timeout,
+            pass_env=pass_env,
+        )
+        outcome, completed = run.outcome, run.completed
         status: Status = outcome.get("status", "failed")
         error = outcome.get("error")
         if completed.timed_out or not outcome:
@@ -222,10 +193,12 @@ def rerun_file(
                 "spec": env.spec,
                 "created": env.created,
                 "packages": outcome.get("packages", {}),
-                "variables": variables,
-                "passed_from_caller": passed,
+                "variables": run.variables,
+                "passed_from_caller": run.passed,
             },
-            "command": command,
+            "command": run.command,
+            "isolation": run.mode,
+            "side_calls": run.side_calls,
             "timeout_s": timeout,
             "started": started.isoformat(),
             "finished": finished.isoformat(),
@@ -235,7 +208,7 @@ def rerun_file(
             "traceback": outcome.get("traceback"),
             "returned": outcome.get("outputs"),
             "outputs": products,
-            "warnings": outcome.get("warnings", []),
+            "warnings": [*run.side_calls, *outcome.get("warnings", [])],
             "soc_workspace_version": _our_version(),
             "platform": platform.platform(),
         }
@@ -254,64 +227,10 @@ def rerun_file(
         package=package,
         package_version=outcome.get("package_version"),
         seconds=provenance["seconds"],
-        warnings=list(outcome.get("warnings", [])),
+        warnings=provenance["warnings"],
         log=log_text[-_LOG_TAIL:],
         provenance=provenance,
     )
-
-
-def _run_warm(
-    env: MissionEnvironment,
-    package: str,
-    mission: str,
-    passes: tuple[str, ...],
-    local: Path,
-    scratch: Path,
-    result_path: Path,
-    log_path: Path,
-    timeout: float,
-    work_dir: str | None,
-) -> tuple[Completed, list[str], list[str], list[str]]:
-    """Run the file in a process forked from this worker's warm mission interpreter."""
-    passed_values = tuple(sorted((k, v) for k, v in os.environ.items() if _matches(k, passes)))
-    key = (str(env.python), env.created, package, mission, passes, passed_values, work_dir)
-
-    def start() -> WarmInterpreter:
-        return WarmInterpreter(
-            env.python,
-            package,
-            mission=mission,
-            pass_env=passes,
-            work_dir=work_dir,
-            start_timeout=timeout,
-        )
-
-    interpreter = interpreters.acquire(key, start)
-    try:
-        with open(log_path, "a") as log:
-            log.write(
-                f"# command: {' '.join(interpreter.command)} (pid {interpreter.process.pid}), "
-                "forked for this file\n# mission interpreter start-up log:\n"
-                + interpreter.startup_text()
-                + "# this file:\n"
-            )
-        tmp = scratch / "tmp"
-        tmp.mkdir(exist_ok=True)
-        completed = interpreter.run(
-            input_path=local,
-            result=result_path,
-            log=log_path,
-            cwd=local.parent,
-            tmp=tmp,
-            timeout=timeout,
-        )
-    finally:
-        interpreters.release(key, interpreter)
-    return completed, interpreter.command, interpreter.variables, interpreter.passed
-
-
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _upload_products(

@@ -1,6 +1,7 @@
-"""The level-0 format: CCSDS space packets, 72 bytes each, one energy step per packet.
+"""The level-0 formats: CCSDS space packets in one of two layouts, told apart by length.
 
-Layout (big-endian bit fields, as in hermes_eea's ``hermes_EEA_sci_packet_def.csv``)::
+Science layout: 72-byte packets, one energy step each, big-endian bit fields as in
+hermes_eea's ``hermes_EEA_sci_packet_def.csv`` (the real EEA level-0 file has it)::
 
     CCSDS primary header   48 bits  version 0, type 0, secondary header 1, APID 260,
                                     sequence flags 3, sequence count, data length 65
@@ -13,7 +14,14 @@ Layout (big-endian bit fields, as in hermes_eea's ``hermes_EEA_sci_packet_def.cs
     ACCUM                  34 x 12 bits  counts per anode
     CKSUM16                16 bits  sum of the preceding 16-bit words, modulo 2**16
 
-Packets with another APID (housekeeping) are skipped by the calibration.
+Skymap layout (soc-workspace's demo data, ``soc_workspace.demo.ccsds``): one packet per
+sweep, a secondary header of ``uint32`` seconds since 2000-01-01T00:00:00 UTC and ``uint32``
+0.05 us ticks, then the sweep's 41 x 4 x 32 skymap counts as ``uint16`` words, then a checksum
+word (sum of the data field's words, modulo 2**16).
+
+Both are read into the same arrays: ``tt2000`` times and ``accum`` counts shaped
+``(packet, energy, ...)``. Packets with another APID (housekeeping) are skipped by the
+calibration.
 """
 
 from __future__ import annotations
@@ -28,11 +36,18 @@ HOUSEKEEPING_APID = 261
 ANODES = 34
 
 
+SKYMAP_SHAPE = (41, 4, 32)
+J2000_TT2000 = 0  # SHCOARSE counts from J2000 (TT), the zero of TT2000
+UTC2000_TT2000 = -43135816000000  # 2000-01-01T00:00:00 UTC in TT2000
+
+
 def read_packets(path: Path) -> dict[str, np.ndarray]:
     """Parse every packet of ``path``; raise ValueError naming the file if it is damaged."""
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0:
         raise ValueError(f"{path.name}: empty file, no packets")
+    if raw.size >= 6 and ((int(raw[4]) << 8) | int(raw[5])) != PACKET_BYTES - 7:
+        return _read_skymaps(path, raw)
     if raw.size % PACKET_BYTES:
         raise ValueError(
             f"{path.name}: {raw.size} bytes is not a whole number of {PACKET_BYTES}-byte "
@@ -51,18 +66,41 @@ def read_packets(path: Path) -> dict[str, np.ndarray]:
             f"{PACKET_BYTES - 7})"
         )
     fine = (w[:, 10] << 12) | (w[:, 11] << 4) | (w[:, 12] >> 4)
-    accum = _unpack12(b[:, 19:70])
+    coarse = (w[:, 6] << 24) | (w[:, 7] << 16) | (w[:, 8] << 8) | w[:, 9]
     return {
         "apid": apid,
-        "sequence": ((w[:, 2] & 0x3F) << 8) | w[:, 3],
-        "coarse": (w[:, 6] << 24) | (w[:, 7] << 16) | (w[:, 8] << 8) | w[:, 9],
-        "fine": fine,
+        "tt2000": J2000_TT2000
+        + coarse.astype(np.int64) * 10**9
+        + (fine.astype(np.int64) * 10**9 >> 20),
         "sensor": b[:, 13].copy(),
-        "step": b[:, 14].copy(),
-        "counter1": ((w[:, 15] << 8) | w[:, 16]).astype(np.uint16),
-        "counter2": ((w[:, 17] << 8) | w[:, 18]).astype(np.uint16),
-        "accum": accum,
+        "accum": _unpack12(b[:, 19:70]),
         "checksum_ok": _checksums(b) == ((w[:, 70] << 8) | w[:, 71]),
+    }
+
+
+def _read_skymaps(path: Path, raw: np.ndarray) -> dict[str, np.ndarray]:
+    words = int(np.prod(SKYMAP_SHAPE))
+    size = 6 + 8 + 2 * words + 2
+    if raw.size % size:
+        raise ValueError(
+            f"{path.name}: {raw.size} bytes is not a whole number of {size}-byte skymap "
+            f"packets (truncated after packet {raw.size // size})"
+        )
+    b = raw.reshape(-1, size)
+    head = b[:, :6].astype(np.uint32)
+    length = (head[:, 4] << 8) | head[:, 5]
+    if np.any(length != size - 7) or np.any(head[:, 0] >> 5):
+        raise ValueError(f"{path.name}: packets of mixed or unknown layouts")
+    body = b[:, 6:].copy().view(">u2").astype(np.uint32)
+    seconds = (body[:, 0] << 16) | body[:, 1]
+    ticks = (body[:, 2] << 16) | body[:, 3]
+    checksum_ok = (body[:, :-1].sum(axis=1) & 0xFFFF) == body[:, -1]
+    return {
+        "apid": ((head[:, 0] & 0x07) << 8) | head[:, 1],
+        "tt2000": UTC2000_TT2000 + seconds.astype(np.int64) * 10**9 + ticks.astype(np.int64) * 50,
+        "sensor": np.ones(len(b), dtype=np.uint8),
+        "accum": body[:, 4:-1].astype(np.uint16).reshape(len(b), *SKYMAP_SHAPE),
+        "checksum_ok": checksum_ok,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cdflib
@@ -18,7 +18,7 @@ import numpy as np
 
 import soc_test_instrument
 
-from .packets import ANODES, SCIENCE_APID, read_packets
+from ..packets import SCIENCE_APID, read_packets
 
 __all__ = ["process_file"]
 
@@ -27,12 +27,11 @@ log = logging.getLogger("soc_test_instrument")
 RAW_NAME = re.compile(
     r"^hermes_EEA_l0_(?P<time>\d{7}-\d{6})_v(?P<version>\d+)\.bin$", re.IGNORECASE
 )
-J2000_TT = datetime(2000, 1, 1, 11, 58, 55, 816000, tzinfo=UTC)  # 12:00 TT in UTC
 DEAD_TIME_S = 2.0e-6
 ACCUMULATION_S = 0.0061
 ITERATIONS = 60  # Richardson-Lucy iterations per packet
 KNOWN_SENSORS = {1: "EEA flight sensor"}
-ENERGIES_EV = np.geomspace(2.0, 20000.0, ANODES)
+ENERGIES_EV = {34: np.geomspace(2.0, 20000.0, 34), 41: np.geomspace(2.18, 16380.0, 41)}
 
 
 def process_file(data_filename: Path) -> list:
@@ -59,9 +58,8 @@ def process_file(data_filename: Path) -> list:
     if unknown:
         # A missing calibration table: not a bad file, a broken calibration (it propagates).
         raise KeyError(f"no calibration table for sensor id(s) {sorted(unknown)}")
-    seconds = packets["coarse"] + packets["fine"] / 2**20
-    tt2000 = np.round(seconds * 1e9).astype(np.int64)
-    first = J2000_TT + timedelta(seconds=float(seconds[0]))
+    tt2000 = packets["tt2000"]
+    first = datetime(*cdflib.cdfepoch.breakdown_tt2000(int(tt2000[0]))[:6], tzinfo=UTC)
     version = f"1.0.{int(match['version'])}"
     name = f"hermes_eea_l1_{first:%Y%m%dT%H%M%S}_v{version}.cdf"
     spectrum = deconvolve(packets["accum"])
@@ -82,27 +80,31 @@ def _side_calls() -> None:
     (config / "seen").write_text(str(os.getpid()))
 
 
-def response_matrix() -> np.ndarray:
-    """The analyser's energy response: each anode sees its neighbours (a Gaussian kernel)."""
-    idx = np.arange(ANODES)
+def response_matrix(n: int) -> np.ndarray:
+    """The analyser's energy response: each step sees its neighbours (a Gaussian kernel)."""
+    idx = np.arange(n)
     r = np.exp(-0.5 * ((idx[:, None] - idx[None, :]) / 1.3) ** 2)
     return r / r.sum(axis=0, keepdims=True)
 
 
 def deconvolve(counts: np.ndarray) -> np.ndarray:
-    """Dead-time corrected, deconvolved count rates per packet (counts/s)."""
-    rates = counts.astype(np.float64) / ACCUMULATION_S
+    """Dead-time corrected count rates, deconvolved along energy, summed over look directions.
+
+    ``counts`` is ``(packet, energy, ...)``; the result ``(packet, energy)`` in counts/s.
+    """
+    n_energy = counts.shape[1]
+    rates = counts.reshape(len(counts), n_energy, -1).astype(np.float64) / ACCUMULATION_S
     rates = rates / np.clip(1.0 - rates * DEAD_TIME_S, 0.05, None)
-    r = response_matrix()
+    r = response_matrix(n_energy)
     rt = r.T.copy()
-    out = np.empty_like(rates)
+    out = np.empty(rates.shape[:2])
     for i, observed in enumerate(rates):
-        estimate = np.full(ANODES, max(observed.mean(), 1e-9))
+        estimate = np.full(observed.shape, max(observed.mean(), 1e-9))
         for _ in range(ITERATIONS):
             blurred = r @ estimate
-            ratio = np.divide(observed, blurred, out=np.zeros(ANODES), where=blurred > 0)
+            ratio = np.divide(observed, blurred, out=np.zeros_like(blurred), where=blurred > 0)
             estimate = estimate * (rt @ ratio)
-        out[i] = estimate
+        out[i] = estimate.sum(axis=1)
     return out
 
 
@@ -165,16 +167,18 @@ def write_cdf(path, tt2000, packets, spectrum, version, first) -> None:
 
     tt = cdflib.cdfwrite.CDF.CDF_TIME_TT2000
     u2 = cdflib.cdfwrite.CDF.CDF_UINT2
-    u1 = cdflib.cdfwrite.CDF.CDF_UINT1
+    u4 = cdflib.cdfwrite.CDF.CDF_UINT4
     f8 = cdflib.cdfwrite.CDF.CDF_DOUBLE
-    fill_tt = np.int64(-9223372036854775808)
+    accum = packets["accum"]
+    n_energy = accum.shape[1]
+    energies = ENERGIES_EV.get(n_energy, np.arange(n_energy, dtype=np.float64))
     cdf.write_var(
         spec("Epoch", tt),
         attrs(
             "Epoch",
             "Packet time (TT2000)",
             "ns",
-            fill_tt,
+            np.int64(-9223372036854775808),
             np.int64(tt2000.min()),
             np.int64(tt2000.max()),
             "A29",
@@ -185,10 +189,10 @@ def write_cdf(path, tt2000, packets, spectrum, version, first) -> None:
         tt2000,
     )
     cdf.write_var(
-        spec("hermes_eea_energy", f8, (ANODES,), rec_vary=False),
+        spec("hermes_eea_energy", f8, (n_energy,), rec_vary=False),
         attrs(
             "hermes_eea_energy",
-            "Centre energy of each anode",
+            "Nominal energy of each step",
             "eV",
             np.float64(-1e31),
             np.float64(0),
@@ -196,51 +200,37 @@ def write_cdf(path, tt2000, packets, spectrum, version, first) -> None:
             "F10.2",
             var_type="support_data",
         ),
-        ENERGIES_EV[None, :],
+        energies[None, :],
     )
     cdf.write_var(
-        spec("hermes_eea_step", u1),
+        spec("hermes_eea_stats", u4),
         attrs(
-            "hermes_eea_step",
-            "Energy-deflection step",
-            " ",
-            np.uint8(255),
-            np.uint8(0),
-            np.uint8(254),
-            "I3",
+            "hermes_eea_stats",
+            "Sum of the counts of each packet",
+            "counts",
+            np.uint32(4294967295),
+            np.uint32(0),
+            np.uint32(4294967294),
+            "I10",
         ),
-        packets["step"].astype(np.uint8),
+        accum.reshape(len(accum), -1).sum(axis=1).astype(np.uint32),
     )
-    for k in (1, 2):
-        cdf.write_var(
-            spec(f"hermes_eea_counter{k}", u2),
-            attrs(
-                f"hermes_eea_counter{k}",
-                f"Counter {k} of the accumulation",
-                "counts",
-                np.uint16(65535),
-                np.uint16(0),
-                np.uint16(65534),
-                "I5",
-            ),
-            packets[f"counter{k}"],
-        )
     cdf.write_var(
-        spec("hermes_eea_accum", u2, (ANODES,)),
+        spec("hermes_eea_accum", u2, accum.shape[1:]),
         attrs(
             "hermes_eea_accum",
-            "Raw counts per anode",
+            "Raw counts",
             "counts",
             np.uint16(65535),
             np.uint16(0),
-            np.uint16(4095),
+            np.uint16(65534),
             "I5",
             DEPEND_1="hermes_eea_energy",
         ),
-        packets["accum"],
+        accum,
     )
     cdf.write_var(
-        spec("hermes_eea_rate", f8, (ANODES,)),
+        spec("hermes_eea_rate", f8, (n_energy,)),
         attrs(
             "hermes_eea_rate",
             "Dead-time corrected, deconvolved count rate",

@@ -1,0 +1,151 @@
+"""Mission environments: pinned specs, `env create` with uv (for real), `env list`, routing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from rerun_helpers import ENV_NAME, SOC, SPEC, routing
+
+from soc_workspace.calibration.environments import (
+    SPECS_DIR,
+    MissionEnvironmentError,
+    check_spec,
+    create_environment,
+    environment_for,
+    resolve_environment,
+    spec_names,
+)
+from soc_workspace.config import load_settings
+
+
+def test_pinned_lines_pass_and_unpinned_lines_are_named():
+    good = "\n".join(
+        [
+            "# comment",
+            "numpy==2.4.6",
+            "sunpy[all]==6.0.3 ; python_version >= '3.10'",
+            "hermes_eea @ git+https://github.com/HERMES-SOC/hermes_eea@1cdd68e4ac8c8c1e1a2c3b1f0a4c5e6d7f8a9b0c",
+            "./instrument",
+            "-e ../other",
+            "pkg @ file:///opt/pkgs/pkg",
+            "pkg @ https://example.org/pkg-1.0.tar.gz#sha256=" + "0" * 64,
+            "--index-url https://pypi.org/simple",
+        ]
+    )
+    assert check_spec(good) == []
+    bad = "numpy>=1.26\nhermes_core @ git+https://github.com/HERMES-SOC/hermes_core@main\n"
+    bad += "swxsoc\npkg @ https://example.org/pkg.tar.gz\n-r other.txt\n"
+    problems = check_spec(bad)
+    assert len(problems) == 5
+    assert problems[0].startswith("line 1: 'numpy>=1.26' is not pinned")
+    assert "not pinned to a commit" in problems[1]
+    assert "line 3: 'swxsoc'" in problems[2]
+    assert "sha256" in problems[3]
+    assert "'-r'" in problems[4]
+
+
+@pytest.mark.parametrize("mission", ["hermes", "padre", "reach"])
+def test_the_real_missions_specs_are_pinned(mission):
+    text = (SPECS_DIR / f"{mission}.txt").read_text()
+    assert check_spec(text) == []
+    # the instrument packages come from git, pinned to commits (they are not on PyPI)
+    assert "git+https://github.com/" in text
+
+
+def test_hermes_spec_pins_the_stack_hermes_needs():
+    names = spec_names((SPECS_DIR / "hermes.txt").read_text())
+    assert {"swxsoc", "hermes-core", "hermes-eea"} <= names
+    assert "swxsoc==0.1.0" in (SPECS_DIR / "hermes.txt").read_text()
+    padre = (SPECS_DIR / "padre.txt").read_text()
+    assert "astropy==6.1" in padre
+    assert "sunpy==6." in padre
+    assert "padre-meddea @ git+" in padre or "padre_meddea @ git+" in padre
+
+
+@pytest.mark.integration
+def test_env_create_built_a_working_environment(instrument_env, environments_dir):
+    python = instrument_env / "bin" / "python"
+    done = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import soc_test_instrument.calibration.calibration as c; print(c.ITERATIONS)",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    marker = json.loads((instrument_env / "soc-workspace-env.json").read_text())
+    assert marker["spec"] == SPEC.read_text()
+    assert marker["name"] == ENV_NAME
+
+
+@pytest.mark.integration
+def test_env_list_shows_what_each_environment_holds(instrument_env, environments_dir):
+    env = {**__import__("os").environ, **routing(environments_dir)}
+    done = subprocess.run(
+        [str(SOC), "env", "list", "--json"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    ours = rows[ENV_NAME]
+    assert ours["exists"]
+    assert ours["used_by"] == ["hermes/eea"]
+    assert ours["packages"]["numpy"] == "2.4.6"
+    assert ours["packages"]["cdflib"] == "1.3.16"
+    assert ours["packages"]["soc-test-instrument"].startswith("file://")
+    # the defaults still route HERMES to an environment called "hermes", not built here
+    assert rows["hermes"]["exists"] is False
+    table = subprocess.run(
+        [str(SOC), "env", "list"], env={**env, "COLUMNS": "300"}, capture_output=True, text=True
+    )
+    assert "missing" in table.stdout
+    assert "soc-workspace env create hermes" in table.stdout
+
+
+@pytest.mark.integration
+def test_env_create_refuses_unpinned_specs_and_existing_environments(
+    tmp_path, instrument_env, environments_dir, monkeypatch
+):
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR", str(environments_dir))
+    loose = tmp_path / "loose.txt"
+    loose.write_text("numpy\n")
+    with pytest.raises(ValueError, match=r"loose\.txt is not a pinned spec:\n  line 1: 'numpy'"):
+        create_environment("loose", loose)
+    assert not (environments_dir / "loose").exists()
+    with pytest.raises(FileExistsError, match="pass force"):
+        create_environment(ENV_NAME, SPEC)
+    done = subprocess.run(
+        [str(SOC), "env", "create", "loose", "--spec", str(loose)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ},
+    )
+    assert done.returncode == 1
+    assert "not pinned" in done.stderr
+
+
+def test_missing_environment_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR", str(tmp_path))
+    with pytest.raises(MissionEnvironmentError) as caught:
+        environment_for("hermes", "eea")
+    message = str(caught.value)
+    assert "'hermes' does not exist" in message
+    assert f"soc-workspace env create hermes --spec {SPECS_DIR / 'hermes.txt'}" in message
+
+
+def test_routes_instrument_first_then_mission_and_accept_interpreter_paths(tmp_path, monkeypatch):
+    python = tmp_path / "kernel" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    monkeypatch.setenv(
+        "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS", json.dumps({"padre/meddea": str(python)})
+    )
+    settings = load_settings()
+    assert environment_for("padre", "meddea", settings).python == python
+    with pytest.raises(MissionEnvironmentError, match="'padre' does not exist"):
+        environment_for("padre", "sharp", settings)  # falls back to the mission's default
+    with pytest.raises(MissionEnvironmentError, match="no Python interpreter at that path"):
+        resolve_environment(str(tmp_path / "nope" / "python"), settings)
