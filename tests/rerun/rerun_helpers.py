@@ -69,13 +69,20 @@ def pipeline(raw_dir: Path, instrument_env: Path) -> list[Path]:
     return [Path(line) for line in done.stdout.split()]
 
 
-def put_raw_and_products(s3, folder: Path, instrument_env: Path, hours, packets: int) -> dict:
+def put_raw_and_products(
+    s3, folder: Path, instrument_env: Path, hours, packets: int, day: int = 152
+) -> dict:
     """Write raw l0 files and the 'pipeline's' l1 products into the HERMES EEA bucket."""
     from soc_workspace.missions import key_for, parse_filename
 
     folder.mkdir(parents=True, exist_ok=True)
     for hour in hours:
-        simulate(folder / raw_name(hour), packets=packets, start=packet_start(hour), seed=hour)
+        simulate(
+            folder / raw_name(hour, day=day),
+            packets=packets,
+            start=packet_start(hour, day),
+            seed=hour,
+        )
     products = pipeline(folder, instrument_env)
     if not s3.exists(PIPELINE_BUCKET):
         s3.mkdir(PIPELINE_BUCKET)

@@ -108,8 +108,13 @@ def test_mission_code_sees_no_credentials_and_no_home_of_ours(first, archive, mo
     assert result.status == "ok", result.log
     assert "no credentials: housekeeping not recorded" in result.log
     variables = result.provenance["environment"]["variables"]
-    for secret in ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "LAMBDA_ENVIRONMENT",
-                   "GITHUB_TOKEN", "SOC_WORKSPACE__STORE__ENDPOINT_URL"):  # fmt: skip
+    for secret in (
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "LAMBDA_ENVIRONMENT",
+        "GITHUB_TOKEN",
+        "SOC_WORKSPACE__STORE__ENDPOINT_URL",
+    ):
         assert secret not in variables
     assert "AWS_EC2_METADATA_DISABLED" in variables
     # the instrument writes ~/.config/soc_test_instrument: into scratch, not into our HOME
@@ -128,12 +133,16 @@ def test_credentials_pass_only_when_explicitly_allowed(archive):
 @pytest.mark.parametrize(
     ("case", "status", "error"),
     [
-        ("truncated", "failed", "ValueError: hermes_EEA_l0_2025152-050000_v0.bin: 3570 bytes is "
-                                "not a whole number of 72-byte packets"),
+        (
+            "truncated",
+            "failed",
+            "ValueError: hermes_EEA_l0_2025152-050000_v0.bin: 3570 bytes is "
+            "not a whole number of 72-byte packets",
+        ),
         ("hk", "no product", None),
         ("sensor", "failed", "unexpected KeyError: 'no calibration table for sensor id(s) [7]'"),
     ],
-)  # fmt: skip
+)
 def test_bad_inputs_are_reported_by_the_contract(archive, case, status, error):
     result = rerun_file(archive["bad"][case])
     assert result.status == status, result.log

@@ -224,5 +224,7 @@ def _as_csv(table: pd.DataFrame) -> str:
     flat = table.copy()
     for column in flat.columns:
         if flat[column].map(lambda v: isinstance(v, (list, tuple))).any():
-            flat[column] = flat[column].map(lambda v: json.dumps(list(v)) if v is not None else "")
+            flat[column] = flat[column].map(
+                lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple)) else v
+            )
     return flat.to_csv(index=False)

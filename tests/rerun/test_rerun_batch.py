@@ -1,0 +1,134 @@
+"""Many files on a real Dask cluster: per-file status, bad files, a worker killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pandas as pd
+import psutil
+import pytest
+from rerun_helpers import (
+    PIPELINE_BUCKET,
+    bucket_checksums,
+    packet_start,
+    put_raw_and_products,
+    raw_name,
+    simulate,
+)
+
+from soc_workspace.calibration import rerun
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+DAY = "l0/2025/06/02"  # these tests' own day (day of year 153), apart from the other modules'
+
+
+@pytest.fixture(scope="module")
+def client(rerun_env):
+    """Two single-threaded worker processes; they inherit the routing settings of rerun_env."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def day(s3, instrument_env, tmp_path_factory):
+    """Three good files with archived products, and four bad inputs, on 2025-06-02."""
+    folder = tmp_path_factory.mktemp("batch")
+    urls = put_raw_and_products(
+        s3, folder / "good", instrument_env, hours=(0, 1, 2), packets=150, day=153
+    )
+    bad = folder / "bad"
+    bad.mkdir()
+    truncated = simulate(bad / raw_name(4, day=153), packets=40, start=packet_start(4, 153))
+    truncated.write_bytes(truncated.read_bytes()[:-1])
+    raising = simulate(bad / raw_name(5, day=153), packets=40, start=packet_start(5, 153), sensor=9)
+    for path in (truncated, raising):
+        s3.put_file(str(path), f"{PIPELINE_BUCKET}/{DAY}/{path.name}")
+    urls["bad"] = {
+        "truncated": f"s3://{PIPELINE_BUCKET}/{DAY}/{truncated.name}",
+        "raising": f"s3://{PIPELINE_BUCKET}/{DAY}/{raising.name}",
+        "unknown instrument": f"s3://{PIPELINE_BUCKET}/{DAY}/hermes_XYZ_l0_2025153-060000_v0.bin",
+        "missing": f"s3://{PIPELINE_BUCKET}/{DAY}/{raw_name(7, day=153)}",
+    }
+    return urls
+
+
+def test_a_batch_reports_every_file_and_finishes_past_bad_ones(client, day, s3):
+    before = bucket_checksums(s3)
+    inputs = [*day["raw"], *day["bad"].values()]
+    table = rerun(inputs, cluster=client, compare=True, progress=False)
+    assert list(table["input"]) == inputs
+    rows = table.set_index("input")
+    for url, archived in zip(day["raw"], day["products"], strict=True):
+        assert rows.loc[url, "status"] == "ok", rows.loc[url, "error"]
+        assert rows.loc[url, "verdict"] == "identical", rows.loc[url, "differences"]
+        assert rows.loc[url, "archived"] == [archived]
+    bad = {name: rows.loc[url] for name, url in day["bad"].items()}
+    assert bad["truncated"]["status"] == "failed"
+    assert "not a whole number of 72-byte packets" in bad["truncated"]["error"]
+    assert bad["raising"]["error"].startswith("unexpected KeyError: 'no calibration table")
+    assert bad["unknown instrument"]["error"].startswith("ValueError: 'hermes_XYZ_l0_")
+    assert bad["missing"]["error"].startswith("FileNotFoundError: input s3://hermes-eea/")
+    assert table.attrs["run_url"].startswith("s3://soc-workspace-scratch/")
+    summary = pd.read_csv(s3.open(table.attrs["run_url"] + "/summary.csv"))
+    assert list(summary["status"]) == list(table["status"])
+    # nothing of ours landed in (or changed) a pipeline bucket
+    assert bucket_checksums(s3) == before
+
+
+def test_a_catalog_search_table_is_an_input(client, day):
+    search = pd.DataFrame({"url": day["raw"][:1], "filesize": [0]})
+    table = rerun(search, cluster=client, progress=False)
+    assert list(table["status"]) == ["ok"]
+
+
+def test_a_worker_killed_mid_run_loses_no_file(client, s3, tmp_path):
+    """SIGKILL one worker (and so its calibrations) while it runs a file: all files complete."""
+    inputs = []
+    for hour in range(12, 18):
+        path = simulate(
+            tmp_path / raw_name(hour, day=153),
+            packets=1200,
+            start=packet_start(hour, 153),
+            seed=hour,
+        )
+        s3.put_file(str(path), f"{PIPELINE_BUCKET}/{DAY}/{path.name}")
+        inputs.append(f"s3://{PIPELINE_BUCKET}/{DAY}/{path.name}")
+    pids = client.run(os.getpid)
+    killed: dict[str, object] = {}
+
+    def kill_a_busy_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for address, keys in client.processing().items():
+                worker = psutil.Process(pids[address])
+                calibrations = [
+                    p
+                    for p in worker.children(recursive=True)
+                    if "_child.py" in " ".join(p.cmdline())
+                ]
+                if keys and len(calibrations) >= 2:  # the warm interpreter and its file's fork
+                    killed.update(address=address, keys=list(keys), children=calibrations)
+                    os.kill(pids[address], signal.SIGKILL)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    killer.start()
+    table = rerun(inputs, cluster=client, progress=False)
+    killer.join()
+    assert killed, "no worker was caught running a calibration"
+    assert list(table["status"]) == ["ok"] * len(inputs), table[["input", "error"]]
+    # the killed worker's calibrations died with it
+    time.sleep(1)
+    assert not [p for p in killed["children"] if p.is_running() and p.status() != "zombie"]
+    # the nanny started a new worker in its place
+    assert len(client.scheduler_info()["workers"]) == 2
+    assert killed["address"] not in client.scheduler_info()["workers"]
