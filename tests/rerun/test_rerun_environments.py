@@ -12,6 +12,7 @@ from soc_workspace.calibration.environments import (
     SPECS_DIR,
     MissionEnvironmentError,
     check_spec,
+    overrides_for,
     create_environment,
     environment_for,
     resolve_environment,
@@ -48,10 +49,14 @@ def test_pinned_lines_pass_and_unpinned_lines_are_named():
 
 @pytest.mark.parametrize("mission", ["hermes", "padre", "reach"])
 def test_the_real_missions_specs_are_pinned(mission):
-    text = (SPECS_DIR / f"{mission}.txt").read_text()
+    spec = SPECS_DIR / f"{mission}.txt"
+    text = spec.read_text()
     assert check_spec(text) == []
     # the instrument packages come from git, pinned to commits (they are not on PyPI)
     assert "git+https://github.com/" in text
+    # the overrides beside it (used by env create and the image's kernels) are pinned too
+    (overrides,) = overrides_for(spec)
+    assert check_spec(overrides.read_text()) == []
 
 
 def test_hermes_spec_pins_the_stack_hermes_needs():

@@ -184,6 +184,12 @@ def spec_names(text: str) -> set[str]:
     return names
 
 
+def overrides_for(spec: Path) -> list[Path]:
+    """The ``<name>.overrides.txt`` beside a spec ``<name>.txt``, if there is one."""
+    candidate = spec.with_name(f"{spec.stem}.overrides.txt")
+    return [candidate] if candidate.is_file() else []
+
+
 def _local_packages(text: str, base: Path) -> list[str]:
     """Names of the packages a spec installs from local folders (from their pyproject.toml)."""
     import tomllib
@@ -274,8 +280,10 @@ def create_environment(
         # --relocatable: the finished venv is moved into place, its scripts must not care.
         _uv("venv", "--quiet", "--relocatable", "--python", python or sys.executable, building)
         # The spec is also its own override: its pins win over what packages ask for
-        # (hermes_core asks for swxsoc@main, HERMES runs on swxsoc 0.1.0).
-        # uv would reuse its cached build of a local folder whose code changed since.
+        # (hermes_core asks for swxsoc@main, HERMES runs on swxsoc 0.1.0); so does a
+        # <name>.overrides.txt beside it. uv would reuse its cached build of a local folder
+        # whose code changed since: refresh those.
+        overrides = [spec_path, *overrides_for(spec_path)]
         fresh = [f"--refresh-package={n}" for n in _local_packages(text, spec_path.parent)]
         _uv(
             "pip",
@@ -285,8 +293,7 @@ def create_environment(
             _python_in(building),
             "-r",
             spec_path,
-            "--override",
-            spec_path,
+            *(f"--override={o}" for o in overrides),
             *fresh,
             cwd=spec_path.parent,
         )
