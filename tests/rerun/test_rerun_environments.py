@@ -12,9 +12,9 @@ from soc_workspace.calibration.environments import (
     SPECS_DIR,
     MissionEnvironmentError,
     check_spec,
-    overrides_for,
     create_environment,
     environment_for,
+    overrides_for,
     resolve_environment,
     spec_names,
 )
