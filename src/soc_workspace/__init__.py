@@ -25,7 +25,6 @@ _EXPORTS: dict[str, str] = {
     "rerun": "soc_workspace.calibration",
     "rerun_file": "soc_workspace.calibration",
     "compare": "soc_workspace.calibration",
-    "get_cluster": "soc_workspace.compute",
 }
 
 __all__ = ["__version__", *_EXPORTS]

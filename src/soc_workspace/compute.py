@@ -1,44 +1,71 @@
-"""A Dask cluster for the user's work: the dask-gateway when configured, else a local one.
+"""Dask for users: a cluster from the workspace's gateway when there is one, else local.
 
-Inside the workspace the hub gives every user server ``DASK_GATEWAY__ADDRESS`` (and the proxy
-and auth settings), so ``get_cluster()`` asks the gateway for workers next to the data; on a
-laptop or in tests it starts a ``distributed.LocalCluster`` of processes, one thread each.
+In the workspace ``dask_gateway.Gateway()`` needs no arguments (the hub puts the gateway's
+address and the user's token in the server's environment); :func:`dask_cluster` adds clear
+errors and closes everything it opened.
+
+>>> with dask_cluster(workers=2) as client:  # doctest: +SKIP
+...     total = ds.flux.mean().compute()
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+
+import dask.config
+from distributed import Client
+
+
+class GatewayAuthError(PermissionError):
+    """The Dask gateway refused the user's JupyterHub token."""
 
 
 def gateway_configured() -> bool:
-    """True when dask-gateway has an address (``DASK_GATEWAY__ADDRESS`` or dask config)."""
-    if os.environ.get("DASK_GATEWAY__ADDRESS"):
-        return True
-    import dask.config
-
+    """True inside the workspace (``DASK_GATEWAY__ADDRESS`` or dask config set)."""
     return bool(dask.config.get("gateway.address", None))
 
 
-def get_cluster(workers: int | None = None, **options: Any) -> Any:
-    """Start a cluster with ``workers`` workers (default: 2 on the gateway, one per core locally).
+def translate_gateway_error(err: Exception) -> Exception:
+    """The gateway answers a refused JupyterHub token with HTTP 500; say what it means."""
+    from dask_gateway.client import GatewayServerError
 
-    ``options`` go to ``dask_gateway.Gateway().new_cluster`` (gateway cluster options) or to
-    ``distributed.LocalCluster``. Close the cluster when done (it is a context manager).
+    if isinstance(err, GatewayServerError) and "token" in str(err).lower():
+        return GatewayAuthError(
+            "the Dask gateway refused your JupyterHub token (dask-gateway reports this as a "
+            f"server error: {err}). In the workspace, stop and start your server from the "
+            "hub's home page (File > Hub Control Panel); elsewhere, use a token with the "
+            "scope access:services!service=dask-gateway (JUPYTERHUB_API_TOKEN)."
+        )
+    return err
+
+
+@contextmanager
+def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> Iterator[Client]:
+    """A Dask client on a new cluster of ``workers`` workers, closed on leaving.
+
+    A gateway cluster (``options`` go to ``new_cluster``, e.g. ``worker_memory=4``) when the
+    gateway is configured, else a local cluster of ``workers`` single-threaded workers.
     """
-    if gateway_configured():
-        from dask_gateway import GatewayCluster
+    with ExitStack() as stack:
+        if gateway_configured():
+            from dask_gateway import Gateway
 
-        try:
-            cluster = GatewayCluster(shutdown_on_close=True, **options)
-        except Exception as err:  # the gateway's own errors are terse; say where it was
-            address = os.environ.get("DASK_GATEWAY__ADDRESS", "(dask config gateway.address)")
-            raise RuntimeError(f"the dask-gateway at {address} gave no cluster: {err}") from err
-        cluster.scale(workers or 2)
-        return cluster
-    from distributed import LocalCluster
+            gateway = Gateway()
+            stack.callback(gateway.close)
+            try:
+                cluster = gateway.new_cluster(**options)
+            except Exception as err:
+                raise translate_gateway_error(err) from err
+            stack.callback(cluster.close)
+            cluster.scale(workers)
+        else:
+            from distributed import LocalCluster
 
-    options.setdefault("threads_per_worker", 1)  # calibrations are processes; one per core
-    options.setdefault("processes", True)
-    options.setdefault("dashboard_address", ":0")  # never a fixed port: users share hosts
-    return LocalCluster(n_workers=workers or os.cpu_count() or 1, **options)
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
+            )
+        client = stack.enter_context(Client(cluster))
+        client.wait_for_workers(workers, timeout=timeout)
+        yield client

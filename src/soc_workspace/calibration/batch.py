@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -60,7 +61,7 @@ def rerun(
         Keys, URLs or paths, or a table with a ``url`` column (a catalog search result).
     cluster
         A ``distributed.Client``, a cluster object, or a scheduler address. Default: a new
-        cluster from :func:`soc_workspace.compute.get_cluster` (the dask-gateway when
+        cluster from :func:`soc_workspace.compute.dask_cluster` (the dask-gateway when
         ``DASK_GATEWAY__ADDRESS`` is set, else local), closed at the end.
     workers
         Workers of the cluster started here.
@@ -83,8 +84,7 @@ def rerun(
     columns = COLUMNS + (COMPARE_COLUMNS if compare else [])
     rows: list[dict[str, Any] | None] = [None] * len(inputs)
     if inputs:
-        client, owned = _connect(cluster, workers)
-        try:
+        with _connect(cluster, workers) as client:
             rows = _run_all(
                 client,
                 inputs,
@@ -99,9 +99,6 @@ def rerun(
                     settings=settings,
                 ),
             )
-        finally:
-            for thing in reversed(owned):
-                thing.close()
     table = pd.DataFrame([r for r in rows if r is not None], columns=columns)
     table.attrs.update(run_id=location.run_id, run_url=location.url)
     if inputs:
@@ -202,22 +199,22 @@ def _failed(url: str, error: str) -> dict[str, Any]:
     return row
 
 
-def _connect(cluster: Any, workers: int | None) -> tuple[Any, list[Any]]:
-    """A client for ``cluster``, and what was started here (closed at the end, client first)."""
+@contextmanager
+def _connect(cluster: Any, workers: int | None) -> Iterator[Any]:
+    """A client for ``cluster``; what is started here is closed on leaving."""
     from distributed import Client
 
-    if cluster is None:
-        from ..compute import get_cluster
-
-        started = get_cluster(workers)
-        client = Client(started)
-        return client, [started, client]
     if isinstance(cluster, Client):
-        return cluster, []
-    client = (
-        Client(cluster) if not isinstance(cluster, (str, os.PathLike)) else Client(str(cluster))
-    )
-    return client, [client]
+        yield cluster
+    elif cluster is None:
+        from ..compute import dask_cluster, gateway_configured
+
+        default = 2 if gateway_configured() else os.cpu_count() or 1
+        with dask_cluster(workers or default) as client:
+            yield client
+    else:  # a cluster object or a scheduler address
+        with Client(str(cluster) if isinstance(cluster, (str, os.PathLike)) else cluster) as client:
+            yield client
 
 
 def _as_csv(table: pd.DataFrame) -> str:
