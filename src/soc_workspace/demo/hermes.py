@@ -91,9 +91,10 @@ def eea_l0_name(start: datetime, version: str = "0") -> str:
     return f"hermes_EEA_l0_{start:%Y%j-%H%M%S}_v{version}.bin"
 
 
-def n_files(instrument: str, first_day: bool) -> int:
+def n_files(instrument: str, start: datetime, first_day: bool) -> int:
+    """How many files :func:`hour_products` makes."""
     per_version = 2 if instrument == "eea" else 1
-    return per_version * (1 + (len(REPROCESSED_HOURS) if first_day else 0))
+    return per_version * (2 if first_day and start.hour in REPROCESSED_HOURS else 1)
 
 
 # -- records ---------------------------------------------------------------------------------

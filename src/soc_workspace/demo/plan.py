@@ -75,7 +75,7 @@ def plan(
                     f"hermes {instrument} {hour:%Y-%m-%dT%H}",
                     hermes.hour_products,
                     (instrument, hour, seed, first_day),
-                    hermes.n_files(instrument, first_day),
+                    hermes.n_files(instrument, hour, first_day),
                 )
             )
     return jobs
