@@ -10,6 +10,14 @@ then a time-stamped secondary header, then the payload, all big-endian:
 - payload: 16-bit words defined by the demo generators, ending with a 16-bit checksum (the sum
   of the data field's words before it, modulo 2**16).
 
+Payloads (uint16 words after the secondary header, before the checksum):
+
+- HERMES EEA (APID 0x104): the record's skymap counts, 41 x 4 x 32 (energy, elevation, azimuth);
+- MeDDEA photon (0xA0): livetime, inttime, flags, decim_lvl, drop_cnt, int_time_flag, then
+  3 words a hit: clocks, ``asic << 5 | channel``, atod (the hit count follows from the length);
+- MeDDEA spectrum (0xA2): 24 words ``asic << 5 | channel``, then 24 x 512 counts;
+- MeDDEA housekeeping (0xA3): the 14 channels of the HK table, in its column order.
+
 The framing is standard CCSDS, so ccsdspy and every packet tool read it; the payloads are
 synthetic, NOT the instruments' packet definitions, so the missions' calibration code cannot
 decode them.

@@ -9,17 +9,17 @@ EEA           30 s      skymap counts ``accum`` uint16 [41 energy, 4 elevation, 
                         32 azimuth], energy profile (eV), stats, counter1/2,
                         settle times, as the real EEA file; electrons with a
                         15 eV core and an anisotropy along the field
-NEMISIS       1 s       magnetic field vector GSE (nT, float32, labels Bx/By/Bz    ~100 kB
+NEMISIS       1 s       magnetic field vector GSE (nT, float32, labels Bx/By/Bz    ~120 kB
                         GSE through ``LABL_PTR_1``), its magnitude, a quality flag;
                         a slowly rotating 5-11 nT field with a 5-min wave + noise
-MERIT         5 s       electron (45 keV - 1.65 MeV) and proton (1.1 - 38 MeV)      ~60 kB
+MERIT         5 s       electron (45 keV - 1.65 MeV) and proton (1.1 - 38 MeV)      ~90 kB
                         differential fluxes (cm^-2 s^-1 sr^-1 keV^-1) from Poisson
                         counts of power-law spectra
-SPANI         10 s      ion counts uint16 [32 energy, 8 anode]: a solar-wind        ~190 kB
+SPANI         10 s      ion counts uint16 [32 energy, 8 anode]: a solar-wind        ~210 kB
                         proton beam (350-500 km/s) and alphas at twice E/q
 ============  ========  =========================================================  ==========
 
-EEA level 0 (``hermes_EEA_l0_YYYYDDD-hhmmss_v0.bin``, ~1.3 MB an hour) holds one CCSDS packet
+EEA level 0 (``hermes_EEA_l0_YYYYDDD-hhmmss_v0.bin``, ~1.2 MB an hour) holds one CCSDS packet
 per l1 record (APID 0x104) whose payload is that record's skymap counts; see
 :mod:`soc_workspace.demo.ccsds` (the payload layout is synthetic, not the EEA packet
 definition).

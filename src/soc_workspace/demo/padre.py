@@ -3,22 +3,22 @@
 Every 2 hours the spacecraft delivers one raw file per packet type; the pipeline turns each into
 one l0 FITS of the same time, and each day's l0 files of a product into one l1 FITS:
 
-============  ====  ==================================  =========================  ============
-product       APID  raw name (time = first packet)      content                    size / file
-============  ====  ==================================  =========================  ============
-photon        0xA0  ``PADREMDA0_YYMMDDhhmmss.DAT``       event list: ~0.5 events/s  ~0.1-2 MB
-                                                        (1/40 of the hits), up to
-                                                        ~50/s in the daily flare
-spectrum      0xA2  ``PADREMDA2_YYMMDDhhmmss.DAT``       24 spectra x 512 bins      ~0.3 MB raw,
-                                                        every 10 min (the real     ~0.1 MB FITS
-                                                        instrument: 10 s; kept
-                                                        light: FITS compression
-                                                        is slow)
-housekeeping  0xA3  ``PADREMDU8_YYMMDDhhmmss.DAT``       14 ADC channels every 5 s  ~55 kB
-============  ====  ==================================  =========================  ============
+============  ====  ===============================  ============================  ==========
+product       APID  raw name (time = first packet)   content                       raw / l0
+============  ====  ===============================  ============================  ==========
+photon        0xA0  ``PADREMDA0_YYMMDDhhmmss.DAT``    event list: ~0.5 events/s     0.1-0.3 MB
+                                                     (1/40 of the hits), up to     0.2-1 MB
+                                                     ~50/s in the daily flare
+spectrum      0xA2  ``PADREMDA2_YYMMDDhhmmss.DAT``    24 spectra x 512 bins every   0.3 MB
+                                                     10 min (the instrument: 10 s;  0.1 MB
+                                                     kept light, since writing
+                                                     compressed FITS is slow)
+housekeeping  0xA3  ``PADREMDU8_YYMMDDhhmmss.DAT``    14 ADC channels every 5 s     60 / 70 kB
+============  ====  ===============================  ============================  ==========
 
 l0 names: ``padre_meddea_l0_{photon|spectrum|housekeeping}_YYYYMMDDThhmmss_v1.0.0.fits`` at the
-raw file's time; l1: ``padre_meddea_l1_{product}_<first l0 time>_v1.0.0.fits``, one per day.
+raw file's time; l1: ``padre_meddea_l1_{product}_<first l0 time>_v1.0.0.fits``, one per day
+(photon ~4 MB, spectrum ~1 MB, housekeeping ~0.6 MB).
 
 The science: 4 detectors (ASICs) of 12 pixels (8 large, 4 small) see a steady background of
 ~20 hits/s (mostly the Ba-133 calibration lines at 31, 35 and 81 keV) and one synthetic flare a
