@@ -81,8 +81,8 @@ def tt2000(year: int, month: int, day: int, hour: int = 0, minute: int = 0, seco
 
 
 def tt2000_to_iso(value: int, digits: int = 3) -> str:
-    """``YYYY-MM-DDThh:mm:ss.fff`` (UTC) of a TT2000 value."""
-    text = str(cdflib.cdfepoch.encode_tt2000(np.int64(value)))
+    """``YYYY-MM-DDThh:mm:ss.fff`` (UTC) of a TT2000 value, rounded to ``digits`` decimals."""
+    text = str(cdflib.cdfepoch.encode_tt2000(np.int64(value + 10 ** (9 - digits) // 2)))
     return text[: 20 + digits] if digits else text[:19]
 
 

@@ -105,7 +105,7 @@ def write_demo_data(
     options = dict(storage_options) if storage_options is not None else configured_options()
     endpoint = check_test_store(options, allow_remote)
     jobs = plan(days=days, start=start, seed=seed, missions=missions, instruments=instruments)
-    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(**{**options, "skip_instance_cache": True})
     began = time.perf_counter()
     report = DemoReport(target=endpoint)
     buckets = sorted({bucket_for(j.mission, j.instrument, env) for j in jobs})
