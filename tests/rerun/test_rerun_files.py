@@ -136,7 +136,7 @@ def test_credentials_pass_only_when_explicitly_allowed(archive):
         (
             "truncated",
             "failed",
-            "ValueError: hermes_EEA_l0_2025152-050000_v0.bin: 3570 bytes is "
+            "ValueError: hermes_EEA_l0_2025152-130000_v0.bin: 3570 bytes is "
             "not a whole number of 72-byte packets",
         ),
         ("hk", "no product", None),
@@ -195,3 +195,36 @@ def test_without_warm_interpreters_each_file_starts_its_own(archive, monkeypatch
     assert result.status == "ok", result.log
     assert result.provenance["command"][4:6] == ["run", PACKAGE]
     assert compare(result.products[0], archive["products"][0]).verdict == "identical"
+
+
+def test_the_test_instrument_calibrates_the_demo_data_eea_level_0(s3, tmp_path):
+    """The demo generator's EEA l0 packets decode to exactly the demo's own l1 counts."""
+    from datetime import UTC, datetime
+
+    from soc_workspace.demo import hermes
+
+    for name, data in hermes.hour_products("eea", datetime(2025, 6, 1, 13, tzinfo=UTC), 0, False):
+        (tmp_path / name).write_bytes(data)
+    result = rerun_file(tmp_path / "hermes_EEA_l0_2025152-130000_v0.bin")
+    assert result.status == "ok", result.log
+    product = result.products[0]
+    assert product.endswith("/l1/unknown/2025/06/01/hermes_eea_l1_20250601T130000_v1.0.0.cdf")
+    archived = tmp_path / "hermes_eea_l1_20250601T130000_v1.0.0.cdf"
+    report = compare(product, archived)
+    rows = report.variables.set_index("variable")
+    status = rows["status"]
+    assert status["Epoch"] == "identical"
+    # v1.0.0 of the demo marks some records fill; the rerun has their counts (as v1.0.1 does)
+    import cdflib
+
+    fill_records = int(
+        (cdflib.CDF(str(archived)).varget("hermes_eea_accum") == 65535)
+        .reshape(-1, 41 * 4 * 32)
+        .all(axis=1)
+        .sum()
+    )
+    assert fill_records == 2  # hour 13 of the demo's first day (seed 0)
+    assert rows.loc["hermes_eea_accum", "n_different"] == fill_records * 41 * 4 * 32
+    assert rows.loc["hermes_eea_stats", "n_different"] == fill_records
+    assert report.added == ["hermes_eea_rate"]
+    assert "hermes_eea_energy_profile" in report.removed
