@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rerun_helpers import ENV_NAME, SHARED_FILES_NOTE, SOC, SPEC, routing
+
+from .rerun_helpers import ENV_NAME, SHARED_FILES_NOTE, SOC, SPEC, routing
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,10 @@ import time
 import pandas as pd
 import psutil
 import pytest
-from rerun_helpers import (
+
+from soc_workspace.calibration import rerun
+
+from .rerun_helpers import (
     PIPELINE_BUCKET,
     bucket_checksums,
     packet_start,
@@ -18,8 +21,6 @@ from rerun_helpers import (
     raw_name,
     simulate,
 )
-
-from soc_workspace.calibration import rerun
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAY = "l0/2025/06/02"  # these tests' own day (day of year 153), apart from the other modules'

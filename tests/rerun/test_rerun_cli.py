@@ -7,7 +7,8 @@ import os
 import subprocess
 
 import pytest
-from rerun_helpers import SOC, packet_start, put_raw_and_products, raw_name, simulate
+
+from .rerun_helpers import SOC, packet_start, put_raw_and_products, raw_name, simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

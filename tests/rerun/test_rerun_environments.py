@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-from rerun_helpers import ENV_NAME, SOC, SPEC, routing
 
 from soc_workspace.calibration.environments import (
     SPECS_DIR,
@@ -19,6 +18,8 @@ from soc_workspace.calibration.environments import (
     spec_names,
 )
 from soc_workspace.config import load_settings
+
+from .rerun_helpers import ENV_NAME, SOC, SPEC, routing
 
 
 def test_pinned_lines_pass_and_unpinned_lines_are_named():

@@ -12,7 +12,12 @@ import os
 from pathlib import Path
 
 import pytest
-from rerun_helpers import (
+
+from soc_workspace.calibration import MissionEnvironmentError, archived_url, compare, rerun_file
+from soc_workspace.calibration.outputs import current_user
+from soc_workspace.store import PipelineBucketError
+
+from .rerun_helpers import (
     ENV_NAME,
     PACKAGE,
     PIPELINE_BUCKET,
@@ -22,10 +27,6 @@ from rerun_helpers import (
     raw_name,
     simulate,
 )
-
-from soc_workspace.calibration import MissionEnvironmentError, archived_url, compare, rerun_file
-from soc_workspace.calibration.outputs import current_user
-from soc_workspace.store import PipelineBucketError
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-from rerun_helpers import put_raw_and_products
+
+from .rerun_helpers import put_raw_and_products
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TEMPLATE = Path(__file__).parents[2] / "notebooks" / "templates" / "rerun-calibration.ipynb"

@@ -1,0 +1,1 @@
+"""Tests of reruns (soc_workspace.calibration) with the test instrument."""
