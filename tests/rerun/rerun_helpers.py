@@ -30,11 +30,11 @@ sys.path.insert(0, str(HERE / "instrument"))  # the raw-file writer, for making 
 from soc_test_instrument.packets import simulate  # noqa: E402
 
 
-def raw_name(hour: int, version: int = 0, day: int = 152) -> str:
+def raw_name(hour: int, version: int = 0, day: int = 182) -> str:
     return f"hermes_EEA_l0_2025{day:03d}-{hour:02d}0000_v{version}.bin"
 
 
-def packet_start(hour: int, day: int = 152) -> int:
+def packet_start(hour: int, day: int = 182) -> int:
     """Instrument clock of 2025, day of year ``day``, ``hour``:00:00 UTC (within a second)."""
     unix = 1735689600 + (day - 1) * 86400 + hour * 3600  # from 2025-01-01T00:00:00 UTC
     return int(unix - J2000_UNIX)
@@ -70,7 +70,7 @@ def pipeline(raw_dir: Path, instrument_env: Path) -> list[Path]:
 
 
 def put_raw_and_products(
-    s3, folder: Path, instrument_env: Path, hours, packets: int, day: int = 152
+    s3, folder: Path, instrument_env: Path, hours, packets: int, day: int = 182
 ) -> dict:
     """Write raw l0 files and the 'pipeline's' l1 products into the HERMES EEA bucket."""
     from soc_workspace.missions import key_for, parse_filename

@@ -23,7 +23,7 @@ from .rerun_helpers import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-DAY = "l0/2025/06/02"  # these tests' own day (day of year 153), apart from the other modules'
+DAY = "l0/2025/07/02"  # these tests' own day (day of year 183), apart from the other modules'
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +40,23 @@ def client(rerun_env):
 
 @pytest.fixture(scope="module")
 def day(s3, instrument_env, tmp_path_factory):
-    """Three good files with archived products, and four bad inputs, on 2025-06-02."""
+    """Three good files with archived products, and four bad inputs, on 2025-07-02."""
     folder = tmp_path_factory.mktemp("batch")
     urls = put_raw_and_products(
-        s3, folder / "good", instrument_env, hours=(0, 1, 2), packets=150, day=153
+        s3, folder / "good", instrument_env, hours=(0, 1, 2), packets=150, day=183
     )
     bad = folder / "bad"
     bad.mkdir()
-    truncated = simulate(bad / raw_name(4, day=153), packets=40, start=packet_start(4, 153))
+    truncated = simulate(bad / raw_name(4, day=183), packets=40, start=packet_start(4, 183))
     truncated.write_bytes(truncated.read_bytes()[:-1])
-    raising = simulate(bad / raw_name(5, day=153), packets=40, start=packet_start(5, 153), sensor=9)
+    raising = simulate(bad / raw_name(5, day=183), packets=40, start=packet_start(5, 183), sensor=9)
     for path in (truncated, raising):
         s3.put_file(str(path), f"{PIPELINE_BUCKET}/{DAY}/{path.name}")
     urls["bad"] = {
         "truncated": f"s3://{PIPELINE_BUCKET}/{DAY}/{truncated.name}",
         "raising": f"s3://{PIPELINE_BUCKET}/{DAY}/{raising.name}",
-        "unknown instrument": f"s3://{PIPELINE_BUCKET}/{DAY}/hermes_XYZ_l0_2025153-060000_v0.bin",
-        "missing": f"s3://{PIPELINE_BUCKET}/{DAY}/{raw_name(7, day=153)}",
+        "unknown instrument": f"s3://{PIPELINE_BUCKET}/{DAY}/hermes_XYZ_l0_2025183-060000_v0.bin",
+        "missing": f"s3://{PIPELINE_BUCKET}/{DAY}/{raw_name(7, day=183)}",
     }
     return urls
 
@@ -95,9 +95,9 @@ def test_a_worker_killed_mid_run_loses_no_file(client, s3, tmp_path):
     inputs = []
     for hour in range(12, 18):
         path = simulate(
-            tmp_path / raw_name(hour, day=153),
+            tmp_path / raw_name(hour, day=183),
             packets=1200,
-            start=packet_start(hour, 153),
+            start=packet_start(hour, 183),
             seed=hour,
         )
         s3.put_file(str(path), f"{PIPELINE_BUCKET}/{DAY}/{path.name}")

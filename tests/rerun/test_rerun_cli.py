@@ -28,11 +28,11 @@ def test_every_command_has_help():
 
 def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
     day = put_raw_and_products(
-        s3, tmp_path / "good", instrument_env, hours=(0, 1), packets=60, day=155
+        s3, tmp_path / "good", instrument_env, hours=(0, 1), packets=60, day=186
     )
-    bad = simulate(tmp_path / raw_name(3, day=155), packets=10, start=packet_start(3, 155))
+    bad = simulate(tmp_path / raw_name(3, day=186), packets=10, start=packet_start(3, 186))
     bad.write_bytes(bad.read_bytes()[:100])
-    s3.put_file(str(bad), f"hermes-eea/l0/2025/06/04/{bad.name}")
+    s3.put_file(str(bad), f"hermes-eea/l0/2025/07/05/{bad.name}")
     done = soc(
         "rerun",
         "--mission",
@@ -40,9 +40,9 @@ def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
         "--instrument",
         "eea",
         "--start",
-        "2025-06-04",
+        "2025-07-05",
         "--stop",
-        "2025-06-05",
+        "2025-07-06",
         "--workers",
         "1",
         "--json",
@@ -50,11 +50,11 @@ def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
     assert done.returncode == 1, done.stderr  # one file failed
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     by_input = {row["input"]: row for row in rows}
-    assert set(by_input) == {*day["raw"], f"s3://hermes-eea/l0/2025/06/04/{bad.name}"}
+    assert set(by_input) == {*day["raw"], f"s3://hermes-eea/l0/2025/07/05/{bad.name}"}
     for url in day["raw"]:
         assert by_input[url]["status"] == "ok"
         assert by_input[url]["verdict"] == "identical"
-    assert "not a whole number" in by_input[f"s3://hermes-eea/l0/2025/06/04/{bad.name}"]["error"]
+    assert "not a whole number" in by_input[f"s3://hermes-eea/l0/2025/07/05/{bad.name}"]["error"]
     # compare one product with its archive, by name only (the archived one is found by key)
     product = by_input[day["raw"][0]]["products"][0]
     compared = soc("compare", product)

@@ -46,9 +46,9 @@ def archive(s3, instrument_env, tmp_path_factory):
     hk_only.write_bytes(bytes(data))
     unknown_sensor = simulate(bad / raw_name(7), packets=20, start=packet_start(7), sensor=7)
     for path in (truncated, hk_only, unknown_sensor):
-        s3.put_file(str(path), f"{PIPELINE_BUCKET}/l0/2025/06/01/{path.name}")
+        s3.put_file(str(path), f"{PIPELINE_BUCKET}/l0/2025/07/01/{path.name}")
     urls["bad"] = {
-        name: f"s3://{PIPELINE_BUCKET}/l0/2025/06/01/{path.name}"
+        name: f"s3://{PIPELINE_BUCKET}/l0/2025/07/01/{path.name}"
         for name, path in (("truncated", truncated), ("hk", hk_only), ("sensor", unknown_sensor))
     }
     return urls
@@ -67,7 +67,7 @@ def test_rerun_of_an_unchanged_input_is_identical_to_the_archive(first, archive,
     run = f"s3://soc-workspace-scratch/{current_user()}/reruns/{first.run_id}"
     assert first.run_url == run
     # the SOC key layout below the run folder, and the archived product has the same key
-    assert product.startswith(f"{run}/l1/unknown/2025/06/01/hermes_eea_l1_20250601T")
+    assert product.startswith(f"{run}/l1/unknown/2025/07/01/hermes_eea_l1_20250701T")
     assert archived_url(product) == archive["products"][0]
     report = compare(product, archive["products"][0])
     assert report.verdict == "identical", str(report)
@@ -137,7 +137,7 @@ def test_credentials_pass_only_when_explicitly_allowed(archive):
         (
             "truncated",
             "failed",
-            "ValueError: hermes_EEA_l0_2025152-130000_v0.bin: 3570 bytes is "
+            "ValueError: hermes_EEA_l0_2025182-050000_v0.bin: 3570 bytes is "
             "not a whole number of 72-byte packets",
         ),
         ("hk", "no product", None),
@@ -158,7 +158,7 @@ def test_bad_inputs_are_reported_by_the_contract(archive, case, status, error):
 def test_inputs_that_cannot_run_raise_clear_errors(archive):
     with pytest.raises(ValueError, match=r"hermes_XYZ_l0_2025152-000000_v0\.bin"):
         rerun_file("hermes_XYZ_l0_2025152-000000_v0.bin")
-    with pytest.raises(FileNotFoundError, match=r"hermes-eea/l0/2025/06/01/.*_2025152-230000"):
+    with pytest.raises(FileNotFoundError, match=r"hermes-eea/l0/2025/07/01/.*_2025182-230000"):
         rerun_file(raw_name(23))  # a bare name is looked up at its key in the bucket
     with pytest.raises(MissionEnvironmentError, match="'hermes' does not exist"):
         # only EEA is routed to the test environment; NEMISIS goes to "hermes", not built here

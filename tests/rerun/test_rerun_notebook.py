@@ -32,13 +32,13 @@ def outputs(cell) -> str:
 def test_the_template_reruns_and_compares_a_day(s3, instrument_env, tmp_path, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend
     day = put_raw_and_products(
-        s3, tmp_path / "day", instrument_env, hours=(0, 1), packets=80, day=154
+        s3, tmp_path / "day", instrument_env, hours=(0, 1), packets=80, day=185
     )
     executed = tmp_path / "executed.ipynb"
     papermill.execute_notebook(
         str(TEMPLATE),
         str(executed),
-        parameters={"start": "2025-06-03", "stop": "2025-06-04", "workers": 2},
+        parameters={"start": "2025-07-04", "stop": "2025-07-05", "workers": 2},
         kernel_name="python3",
         cwd=str(tmp_path),
         progress_bar=False,

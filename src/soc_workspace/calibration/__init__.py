@@ -1,8 +1,8 @@
 """Rerun the pipeline's calibrations next to the data, each mission in its own environment.
 
-- :func:`rerun_file` runs one file's calibration (``{package}.calibration.process_file``, the
-  pipeline's own contract) in the mission's environment, isolated, and writes the products,
-  log and a provenance record to ``<scratch>/<user>/reruns/<run-id>/``;
+- :func:`rerun_file` runs one file's calibration (the pipeline's own
+  ``{package}.calibration.calibration.process_file``) in the mission's environment, isolated,
+  and writes the products, log and a provenance record to ``<scratch>/<user>/reruns/<run-id>/``;
 - :func:`rerun` does it for many files on a Dask cluster and returns a table;
 - :func:`compare` diffs a rerun product against the archived one (CDF or FITS);
 - :func:`create_environment` / :func:`list_environments` manage the mission environments.
@@ -10,35 +10,42 @@
 >>> from soc_workspace.calibration import rerun, compare  # doctest: +SKIP
 >>> table = rerun(["s3://hermes-eea/l0/2025/06/01/hermes_EEA_l0_2025152-000000_v0.bin"],
 ...               compare=True)  # doctest: +SKIP
+
+Names are imported on first use, so that ``soc-workspace env --help`` and Dask workers do not
+pay for pandas and the store when they do not need them.
 """
 
-from .batch import rerun
-from .compare import Report, compare
-from .environments import (
-    MissionEnvironment,
-    MissionEnvironmentError,
-    create_environment,
-    environment_for,
-    list_environments,
-    remove_environment,
-)
-from .inputs import find_inputs
-from .outputs import archived_url
-from .rerun import RerunResult, package_for, rerun_file
+from __future__ import annotations
 
-__all__ = [
-    "MissionEnvironment",
-    "MissionEnvironmentError",
-    "Report",
-    "RerunResult",
-    "archived_url",
-    "compare",
-    "create_environment",
-    "environment_for",
-    "find_inputs",
-    "list_environments",
-    "package_for",
-    "remove_environment",
-    "rerun",
-    "rerun_file",
-]
+import importlib
+from typing import Any
+
+# public name -> module of this package that defines it
+_EXPORTS: dict[str, str] = {
+    "MissionEnvironment": "environments",
+    "MissionEnvironmentError": "environments",
+    "Report": "comparison",
+    "RerunResult": "single",
+    "archived_url": "outputs",
+    "compare": "comparison",
+    "create_environment": "environments",
+    "environment_for": "environments",
+    "find_inputs": "inputs",
+    "list_environments": "environments",
+    "package_for": "single",
+    "remove_environment": "environments",
+    "rerun": "batch",
+    "rerun_file": "single",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

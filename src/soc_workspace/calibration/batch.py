@@ -1,6 +1,6 @@
 """Rerun many files on a Dask cluster: one task per file, a table of what happened.
 
-Each task runs :func:`~soc_workspace.calibration.rerun.rerun_file` on a worker (next to the
+Each task runs :func:`~soc_workspace.calibration.single.rerun_file` on a worker (next to the
 data when the cluster is the workspace's gateway) and never raises: a file that fails becomes
 a row with its error, and the batch goes on. A worker that dies takes no file with it: the
 scheduler runs its tasks again elsewhere (outputs land on the same keys, so a repeat is
@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from ..config import Settings, load_settings
-from .compare import compare as compare_products
+from .comparison import compare as compare_products
 from .inputs import input_urls
 from .outputs import archived_url, put_text, run_location
-from .rerun import rerun_file
+from .single import rerun_file
 
 COLUMNS = [
     "input",

@@ -134,7 +134,7 @@ def compare_command(
     Without ARCHIVED_PRODUCT, the pipeline's product of the same name is used. Exit status 1
     when the verdict is "different" (like diff).
     """
-    from .compare import compare
+    from .comparison import compare
     from .outputs import archived_url
 
     archived = archived_product or archived_url(rerun_output)
