@@ -146,7 +146,11 @@ def find_inputs(
     begin, end = _as_utc(start), _as_utc(stop)
     if end <= begin:
         raise ValueError(f"the time range is empty: stop {end} is not after start {begin}")
+    from_catalog = _from_catalog(m.name, inst.name, level, begin, end, settings)
+    if from_catalog is not None:
+        return from_catalog
     bucket = bucket_for(m.name, inst.name, settings.environment)
+    log.info("listing the day folders of %s in %s (no catalog index)", level, bucket)
     fs, _ = url_to_fs(f"s3://{bucket}", settings)
     found: set[str] = set()
     for prefix in _day_prefixes(bucket, level, level == m.first_level, begin, end):
@@ -159,6 +163,24 @@ def find_inputs(
             if info.instrument == inst.name and info.level == level and begin <= info.time < end:
                 found.add(f"s3://{path}")
     return sorted(found, key=lambda u: (parse_filename(u.rsplit("/", 1)[-1]).time, u))
+
+
+def _from_catalog(
+    mission: str, instrument: str, level: str, begin: datetime, end: datetime, settings: Settings
+) -> list[str] | None:
+    """The catalog's answer (files overlapping the range), or None without a catalog index."""
+    try:
+        from ..catalog import CatalogError, search
+    except ImportError:  # an installation without the catalog module
+        return None
+    try:
+        found = search(mission, instrument, level, start=begin, stop=end, settings=settings)
+    except CatalogError as err:
+        log.warning(
+            "no catalog for %s %s %s (%s): listing the bucket", mission, instrument, level, err
+        )
+        return None
+    return [str(url) for url in found["url"]]
 
 
 def _day_prefixes(
