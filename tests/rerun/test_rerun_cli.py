@@ -70,3 +70,12 @@ def test_compare_exits_1_when_different(shared_file):
     rows = json.loads(done.stdout)
     assert {row["status"] for row in rows} >= {"different"}
     assert soc("compare", str(a), str(a)).returncode == 0
+
+
+def test_rerun_one_file_runs_without_a_cluster(s3, instrument_env, tmp_path):
+    day = put_raw_and_products(s3, tmp_path, instrument_env, hours=(9,), packets=30, day=186)
+    done = soc("rerun", day["raw"][0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "identical" in done.stdout
+    assert "1 ok" in done.stdout
+    assert "distributed" not in done.stderr  # no Dask cluster was started

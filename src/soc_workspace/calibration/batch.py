@@ -62,7 +62,8 @@ def rerun(
     cluster
         A ``distributed.Client``, a cluster object, or a scheduler address. Default: a new
         cluster from :func:`soc_workspace.compute.dask_cluster` (the dask-gateway when
-        ``DASK_GATEWAY__ADDRESS`` is set, else local), closed at the end.
+        ``DASK_GATEWAY__ADDRESS`` is set, else local), closed at the end. ``False``: no
+        cluster, the files one after the other in this process.
     workers
         Workers of the cluster started here.
     compare
@@ -115,36 +116,43 @@ def _run_all(
     progress: bool,
     options: dict[str, Any],
 ) -> list[dict[str, Any] | None]:
-    from distributed import as_completed
     from tqdm.auto import tqdm
 
-    futures = {
-        client.submit(
-            rerun_one,
-            url,
-            run_id=run_id,
-            output=run_url,
-            compare=compare,
-            pure=False,
-            key=f"rerun-{run_id}-{i}",
-            **options,
-        ): (i, url)
-        for i, url in enumerate(inputs)
-    }
+    def task(url: str) -> dict[str, Any]:
+        return rerun_one(url, run_id=run_id, output=run_url, compare=compare, **options)
+
     rows: list[dict[str, Any] | None] = [None] * len(inputs)
     counts = {"ok": 0, "no product": 0, "failed": 0}
     with tqdm(total=len(inputs), desc=f"rerun {run_id}", unit="file", disable=not progress) as bar:
-        for future in as_completed(futures):
-            i, url = futures[future]
-            try:
-                row = future.result()
-            except Exception as err:  # the task itself was lost, e.g. it killed its workers
-                row = _failed(url, f"{type(err).__name__}: {err}")
+        for i, row in _results(client, task, inputs, run_id):
             rows[i] = row
             counts[row["status"]] += 1
             bar.set_postfix(counts, refresh=False)
             bar.update()
     return rows
+
+
+def _results(
+    client: Any, task: Any, inputs: list[str], run_id: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, row) as files finish: on the cluster, or here one after the other."""
+    if client is None:
+        for i, url in enumerate(inputs):
+            yield i, task(url)
+        return
+    from distributed import as_completed
+
+    futures = {
+        client.submit(task, url, pure=False, key=f"rerun-{run_id}-{i}"): (i, url)
+        for i, url in enumerate(inputs)
+    }
+    for future in as_completed(futures):
+        i, url = futures[future]
+        try:
+            row = future.result()
+        except Exception as err:  # the task itself was lost, e.g. it killed its workers
+            row = _failed(url, f"{type(err).__name__}: {err}")
+        yield i, row
 
 
 def rerun_one(url: str, *, compare: bool = False, **options: Any) -> dict[str, Any]:
@@ -204,7 +212,9 @@ def _connect(cluster: Any, workers: int | None) -> Iterator[Any]:
     """A client for ``cluster``; what is started here is closed on leaving."""
     from distributed import Client
 
-    if isinstance(cluster, Client):
+    if cluster is False:  # no Dask: one file after the other in this process
+        yield None
+    elif isinstance(cluster, Client):
         yield cluster
     elif cluster is None:
         from ..compute import dask_cluster, gateway_configured

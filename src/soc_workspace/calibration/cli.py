@@ -69,8 +69,10 @@ def rerun_command(
         raise click.UsageError(
             "nothing to rerun: give FILES, or --mission/--instrument/--start/--stop"
         )
+    # One file needs no cluster: run it here (a cluster's start-up would cost more).
     table = rerun(
         inputs,
+        cluster=False if len(inputs) == 1 and workers is None else None,
         workers=workers,
         environment=environment,
         compare=compare,
