@@ -89,13 +89,12 @@
         "proxyAddress" (printf "gateway://%s:%s" $traefik $port)
         "publicAddress" (printf "%s/" $prefix)
         "stopClustersWithServer" $v.gateway.stopClustersWithServer)
+      "homeMountPath" (dig "singleuser" "storage" "homeMountPath" "/home/jovyan" $v.jupyterhub)
       "teams" (dict
         "enabled" $v.teams.enabled
-        "mountPath" $v.teams.mountPath
         "claims" $teams
         "shared" (dict
           "enabled" $v.teams.shared.enabled
-          "mountPath" $v.teams.shared.mountPath
           "claimName" (include "soc-workspace.shared.fullname" .)))
 }}
 {{- if $v.workshop.enabled }}
