@@ -135,6 +135,12 @@ class BrowserSession:
         Returns the seconds it took.
         """
         started = time.monotonic()
+        # A new server does not know the cookies of the previous one (as a browser finds
+        # out through a redirect to log in again).
+        prefix = urlsplit(self.server_url).path
+        for cookie in list(self.http.cookies):
+            if cookie.path and cookie.path.startswith(prefix):
+                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
         self.http.get(self.hub_url + "/hub/spawn", timeout=self.timeout)
         while time.monotonic() - started < timeout:
             model = self.hub_api_get(f"/users/{quote(self.username or '')}")
@@ -189,12 +195,15 @@ class BrowserSession:
         )
 
     def _server_xsrf(self) -> dict[str, str]:
-        # The user's server sets its own _xsrf cookie under /user/<name>/.
+        # The user's server sets its own _xsrf cookie under /user/<name>/ when JupyterLab is
+        # first opened (after the hub's OAuth redirects), as in a browser.
         prefix = urlsplit(self.server_url).path
-        for cookie in self.http.cookies:
-            if cookie.name == "_xsrf" and cookie.path and cookie.path.startswith(prefix):
-                return {"X-XSRFToken": cookie.value}
-        return self._xsrf_header()
+        for _ in range(2):
+            for cookie in self.http.cookies:
+                if cookie.name == "_xsrf" and cookie.path and cookie.path.startswith(prefix):
+                    return {"X-XSRFToken": cookie.value}
+            self.open_lab()
+        raise HubError(f"{self.server_url} set no _xsrf cookie: is the server running?")
 
     # -- kernels ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ system user (multi-user mode, the gateway runs as root).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dask_gateway_server.backends.base import PublicException
@@ -45,3 +46,10 @@ class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend)
                 "(JupyterLab) once, then create the cluster"
             )
         return await super().start_cluster(user, cluster_options)
+
+    def set_file_permissions(self, paths: list[str], username: str) -> None:
+        # dask-gateway-server 2026.3 adds the TLS key and certificate to ``paths`` with
+        # ``extend`` (one character each) instead of ``append``, so chown fails on "t".
+        # Keep the real paths and add the two files, so the user can read them.
+        real = [p for p in paths if os.path.isabs(p)]
+        super().set_file_permissions([*real, *self._get_tls_paths(real[0])], username)

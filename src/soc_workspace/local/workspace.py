@@ -295,7 +295,7 @@ def _start_store(paths: StatePaths, env: dict[str, str], settings: Settings) -> 
                 info = {}
             if info.get("pid") == pid:
                 return pid, info["endpoint_url"]
-        if not processes.running_pid(paths.pid_file("store"), paths.root):
+        if not processes.is_running(pid):
             raise WorkspaceError(
                 "the embedded store stopped while starting:\n" + _tail(paths.log("store"))
             )
