@@ -94,7 +94,8 @@ def test_servers_run_as_their_system_users(workspace, names, state_dir):
         out = run(
             workspace,
             who,
-            "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, oct(os.stat(os.path.expanduser('~')).st_mode & 0o777))",
+            "import os, pwd; home = os.stat(os.path.expanduser('~'))\n"
+            "print(pwd.getpwuid(os.getuid()).pw_name, oct(home.st_mode & 0o777))",
         )
         assert out == f"{names[who]} 0o700"
     assert accounts.is_workspace_account(names["a"])
@@ -108,7 +109,8 @@ def test_a_reads_and_writes_its_team_folder(workspace, names):
         from pathlib import Path
         p = Path.home() / "teams" / "{names["team"]}" / "notes.txt"
         p.write_text("team notes")
-        print(p.read_text(), oct(p.stat().st_mode & 0o777), p.parent.stat().st_gid == p.stat().st_gid)
+        same_group = p.parent.stat().st_gid == p.stat().st_gid
+        print(p.read_text(), oct(p.stat().st_mode & 0o777), same_group)
         """,
     )
     assert out == "team notes 0o664 True"
@@ -141,7 +143,8 @@ def test_b_cannot_read_a_home(workspace, names, state_dir):
         workspace,
         "b",
         f"""
-        for attempt in (lambda: __import__("os").listdir("{home}"), lambda: open("{home}/secret.txt").read()):
+        import os
+        for attempt in (lambda: os.listdir("{home}"), lambda: open("{home}/secret.txt").read()):
             try:
                 attempt()
                 print("READ")
@@ -189,7 +192,8 @@ def test_gateway_clusters_of_a_are_out_of_b_reach(workspace, names):
         from dask_gateway import Gateway
         gateway = Gateway()
         print([c.name for c in gateway.list_clusters()])
-        for attempt in (lambda: gateway.connect("{cluster}"), lambda: gateway.stop_cluster("{cluster}")):
+        name = "{cluster}"
+        for attempt in (lambda: gateway.connect(name), lambda: gateway.stop_cluster(name)):
             try:
                 attempt()
                 print("REACHED")
