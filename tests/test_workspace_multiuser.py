@@ -101,6 +101,24 @@ def test_servers_run_as_their_system_users(workspace, names, state_dir):
     assert accounts.is_workspace_account(names["a"])
 
 
+def test_templates_and_shared_folder_are_read_only_for_users(workspace):
+    out = run(
+        workspace,
+        "b",
+        """
+        from pathlib import Path
+        for path in (Path.home() / "templates" / "quickstart.ipynb", Path.home() / "shared" / "x"):
+            try:
+                path.write_text("changed")
+                print("WRITABLE")
+            except PermissionError:
+                print("read-only")
+        print((Path.home() / "templates" / "quickstart.ipynb").read_text()[:1])
+        """,
+    )
+    assert out.splitlines() == ["read-only", "read-only", "{"]
+
+
 def test_a_reads_and_writes_its_team_folder(workspace, names):
     out = run(
         workspace,

@@ -22,15 +22,14 @@ def seed_store(paths: StatePaths, storage_options: dict[str, Any], *, days: int)
         return f"kept from the first start ({info.get('files', '?')} demo files)"
     started = time.monotonic()
     try:
-        from ..demo import write_demo_data
-    except ImportError:
-        return "no demo data generator in this version of soc_workspace: the store stays empty"
-
+        from ..catalog import build
+        from ..demo import AVAILABLE, write_demo_data
+    except ImportError as err:
+        return f"not seeded: this version of soc_workspace lacks {err.name}"
     report = write_demo_data(storage_options, days=days, progress=True)
-    files = len(report.objects)
-    from ..catalog import build_catalog
-
-    build_catalog(storage_options=storage_options)
+    for mission in AVAILABLE:
+        build(mission=mission, storage_options=storage_options, progress=False)
+    files = report.files
     _write_marker(marker, {"days": days, "files": files, "seconds": time.monotonic() - started})
     return f"{files} demo files ({days} day(s)) written and catalogued"
 
