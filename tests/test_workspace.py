@@ -88,7 +88,8 @@ def run(session, kernel, code, timeout=180):
 def test_up_reports_how_to_connect(workspace):
     path = os.path.join(workspace.state_dir, "connection.json")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # it holds the admin's token
-    data = json.loads(open(path).read())
+    with open(path) as file:
+        data = json.load(file)
     for key in ("hub_url", "api_url", "api_token", "store_endpoint"):
         assert data[key], key
     status = json.loads(cli("status", "--state-dir", workspace.state_dir, "--json").stdout)
@@ -231,7 +232,8 @@ def test_quickstart_template_runs_in_the_users_server(scientist, kernel):
     print(f"quick-start notebook ran in {time.monotonic() - started:.1f} s")
     first, last = out.splitlines()
     assert first.startswith("24 files of hermes eea l1")
-    assert "mean" in last and "nan" not in last
+    assert "mean" in last
+    assert "nan" not in last
 
 
 def test_clusters_stop_when_the_server_stops(workspace, admin):
