@@ -149,7 +149,7 @@ class BrowserSession:
                 return time.monotonic() - started
             if not server and not model.get("pending"):
                 raise HubError(f"the server of {self.username!r} failed to start")
-            time.sleep(0.25)
+            time.sleep(0.5)
         raise HubError(f"the server of {self.username!r} was not ready after {timeout:.0f} s")
 
     def stop_server(self, *, timeout: float = 60.0) -> None:
