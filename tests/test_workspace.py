@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import textwrap
 import time
@@ -59,6 +60,8 @@ def workspace():
     )
     with running_workspace(state, config) as connection:
         yield connection
+    shutil.rmtree(state, ignore_errors=True)
+    config.unlink()
 
 
 @pytest.fixture(scope="module")

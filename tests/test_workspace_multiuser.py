@@ -50,6 +50,7 @@ def state_dir(names):
     accounts.remove_accounts([names["a"], names["b"], "admin"])
     accounts.remove_groups([accounts.team_group(names["team"])])
     shutil.rmtree(state, ignore_errors=True)
+    state.parent.joinpath(f"{state.name}.toml").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
