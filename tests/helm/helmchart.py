@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +104,7 @@ def find(objs: list[tuple[str, dict[str, Any]]], kind: str, name: str) -> dict[s
     raise AssertionError(
         f"no {kind} {name!r} in {[(o['kind'], o['metadata']['name']) for _, o in objs]}"
     )
+
+
+# Runs a test once per values set: `@each_values_set def test_x(values_set): ...`
+each_values_set = pytest.mark.parametrize("values_set", sorted(VALUES_SETS))

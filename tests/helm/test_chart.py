@@ -18,6 +18,7 @@ from helmchart import (
     KUBERNETES_VERSION,
     NAMESPACE,
     RELEASE,
+    each_values_set,
     find,
     load_yaml,
     objects,
@@ -43,6 +44,7 @@ def _kubernetes_json(values_set: str) -> dict:
     return json.loads(settings["data"]["kubernetes.json"])
 
 
+@each_values_set
 def test_every_object_is_valid_kubernetes(values_set):
     objs = _objs(values_set)
     assert len(objs) >= 8
@@ -55,6 +57,7 @@ def test_every_object_is_valid_kubernetes(values_set):
     assert not errors, "\n".join(errors)
 
 
+@each_values_set
 def test_labels_and_names(values_set):
     """One helpers file names everything; the template's folder is its component label."""
     seen = set()
@@ -98,6 +101,7 @@ def test_hub_configmap_carries_the_dropin_files():
     assert hub["data"] == files
 
 
+@each_values_set
 def test_hub_mounts_match_the_rendered_configmaps(values_set):
     """The static wiring in values.yaml points at objects this chart really renders."""
     from helmchart import VALUES_SETS, release_values
@@ -213,6 +217,7 @@ def test_service_account_and_its_cloud_role():
     assert "annotations" not in default["metadata"]
 
 
+@each_values_set
 def test_gateway_may_read_only_the_settings(values_set):
     prefix = _prefix(values_set)
     objs = _objs(values_set)
