@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helmchart import NAMESPACE, RELEASE, find, objects, render, rendered_set
+from helmchart import NAMESPACE, RELEASE, each_values_set, find, objects, render, rendered_set
 from traitlets.config import Config, PyFileConfigLoader
 
 from soc_workspace.hub.kubernetes import (
@@ -458,6 +458,7 @@ def test_check_image():
             check_image(bad)
 
 
+@each_values_set
 def test_chart_settings_validate_against_soc_workspace(values_set):
     """Every values set renders settings soc_workspace's own models accept."""
     data = _settings_data(values_set=values_set)
