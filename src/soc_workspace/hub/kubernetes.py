@@ -224,12 +224,21 @@ class SettingsConfigMap:
 
     async def _fetch_from_api(self) -> Mapping[str, str]:
         from kubernetes_asyncio import client, config
+        from kubernetes_asyncio.client.rest import ApiException
 
         config.load_incluster_config()
         async with client.ApiClient() as api:
-            configmap = await client.CoreV1Api(api).read_namespaced_config_map(
-                self.name, self.namespace
-            )
+            try:
+                configmap = await client.CoreV1Api(api).read_namespaced_config_map(
+                    self.name, self.namespace
+                )
+            except ApiException as err:
+                raise RuntimeError(
+                    f"cannot read ConfigMap {self.namespace}/{self.name} ({err.status} "
+                    f"{err.reason}): the chart's Role <fullname>-gateway-settings-reader must be "
+                    "bound to this pod's ServiceAccount (dask-gateway.rbac values) and "
+                    f"{SETTINGS_CONFIGMAP_VARIABLE} must name the chart's settings ConfigMap"
+                ) from None
         return configmap.data or {}
 
 
