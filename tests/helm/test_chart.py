@@ -487,3 +487,22 @@ def test_notes_warn_about_a_missing_cloud_role():
     eks = rendered_set("swxsoc-eks")["soc-workspace/templates/NOTES.txt"]
     assert "awsRoleArn is empty" not in eks
     assert "hermes-eea, hermes-nemisis, padre-meddea" in eks
+
+
+def test_everything_optional_turned_off():
+    rendered = render(
+        {
+            "teams": {"enabled": False},
+            "serviceAccount": {"create": False, "name": "existing-scientist"},
+            "networkPolicy": {"enabled": False},
+        }
+    )
+    objs = objects(rendered)
+    for _, obj in objs:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    kinds = {o["kind"] for _, o in objs}
+    assert kinds == {"ConfigMap", "Role", "RoleBinding"}
+    settings = find(objs, "ConfigMap", "soc-workspace-settings")
+    k8s = json.loads(settings["data"]["kubernetes.json"])
+    assert k8s["serviceAccount"] == "existing-scientist"
+    assert k8s["teams"]["enabled"] is False
