@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from workspace_support import (
@@ -58,6 +60,8 @@ def workspace():
     )
     with running_workspace(state, config) as connection:
         yield connection
+    shutil.rmtree(state, ignore_errors=True)
+    config.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +295,47 @@ def test_a_real_browser_logs_in_and_sees_jupyterlab(workspace, scientist, tmp_pa
         finally:
             browser.close()
     assert {"templates", "shared", "teams"} <= {n.strip() for n in names}
+
+
+def test_state_survives_a_crash(workspace, scientist, kernel):
+    """kill -9 of the hub and the store; the next `up` cleans up and keeps everything."""
+    import signal
+
+    from soc_workspace.local.processes import read_pid, workspace_processes
+
+    run(
+        scientist,
+        kernel,
+        """
+        from pathlib import Path
+        from soc_workspace.store import filesystem
+        Path("before-crash.txt").write_text("kept")
+        fs = filesystem()
+        fs.mkdir("soc-workspace-scratch")
+        fs.pipe("soc-workspace-scratch/sci/before-crash.txt", b"kept too")
+        """,
+    )
+    run_dir = os.path.join(workspace.state_dir, "run")
+    for name in ("hub", "store"):
+        os.kill(read_pid(Path(run_dir) / f"{name}.pid"), signal.SIGKILL)
+    time.sleep(1)
+    orphans = workspace_processes(Path(workspace.state_dir))
+    assert orphans  # the proxy, gateway and the user's server outlive a crashed hub
+    config = workspace.state_dir + ".toml"
+    again = cli("up", "--state-dir", workspace.state_dir, "--config", config)
+    assert "left over from an earlier run" in again.stderr
+    connection = type(workspace).read(Path(workspace.state_dir))
+    person = BrowserSession(connection.hub_url)
+    person.login("sci", PASSWORD)
+    person.start_server()
+    out = run(
+        person,
+        person.start_kernel(),
+        """
+        from pathlib import Path
+        from soc_workspace.store import filesystem
+        print(Path("before-crash.txt").read_text(), "/",
+              filesystem().cat("soc-workspace-scratch/sci/before-crash.txt").decode())
+        """,
+    )
+    assert out == "kept / kept too"

@@ -50,6 +50,7 @@ def state_dir(names):
     accounts.remove_accounts([names["a"], names["b"], "admin"])
     accounts.remove_groups([accounts.team_group(names["team"])])
     shutil.rmtree(state, ignore_errors=True)
+    state.parent.joinpath(f"{state.name}.toml").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +250,9 @@ def test_restart_keeps_users_groups_files_and_store(workspace, names, state_dir,
         fs.pipe("soc-workspace-scratch/a/result.txt", b"kept")
         """,
     )
-    cli("down", "--state-dir", str(state_dir), "--config", str(config))
+    stopped = cli("down", "--state-dir", str(state_dir), "--config", str(config))
+    # SIGTERM to the hub stopped servers, clusters, gateway and proxy: nothing was left over
+    assert "left behind" not in stopped.stdout, stopped.stdout
     assert cli("status", "--state-dir", str(state_dir)).returncode == 3
     cli("up", "--state-dir", str(state_dir), "--config", str(config))
     connection = type(connection).read(state_dir)

@@ -71,6 +71,7 @@ class UpReport:
     already_running: bool
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
+    first_run: bool = False
 
 
 def state_paths(state_dir: str | os.PathLike[str] | None, settings: Settings) -> StatePaths:
@@ -113,6 +114,23 @@ def up(
         processes.terminate(leftovers, timeout=15)
 
     console.print(f"Starting the workspace in [bold]{paths.root}[/] ({ws.isolation} mode)")
+    try:
+        return _start(paths, settings, console, started, steps)
+    except BaseException:
+        # Leave nothing half-started behind; the state on disk stays as it is.
+        down(paths.root, settings=settings, timeout=15)
+        raise
+
+
+def _start(
+    paths: StatePaths,
+    settings: Settings,
+    console: Console,
+    started: float,
+    steps: dict[str, float],
+) -> UpReport:
+    ws = settings.workspace
+    multi_user = ws.isolation == "multi-user"
     with _step(console, steps, "prepare", "state directory and proxy") as note:
         prepare_state_dir(paths, multi_user=multi_user)
         first_run = not paths.hub_db.exists()
@@ -218,9 +236,7 @@ def up(
         pids=pids,
     )
     _write_private_json(paths.connection_file, connection.__dict__)
-    if first_run:
-        steps["first_run"] = 1.0
-    return UpReport(connection, False, time.monotonic() - started, steps)
+    return UpReport(connection, False, time.monotonic() - started, steps, first_run)
 
 
 def login_instructions(connection: Connection) -> list[str]:
