@@ -98,6 +98,12 @@ def test_mission_environment_is_its_spec(kernel):
 
 
 @pytest.mark.image_only
+def test_notebook_templates_are_in_the_image():
+    templates = Path("/usr/local/share/soc-workspace/templates")
+    assert list(templates.glob("*.ipynb"))
+
+
+@pytest.mark.image_only
 def test_runs_as_the_notebook_user():
     assert os.getuid() != 0
     assert Path.home() == Path("/home/jovyan")
