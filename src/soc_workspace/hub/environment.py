@@ -6,6 +6,7 @@ work in a notebook with no arguments.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from ..config import Settings
@@ -50,5 +51,19 @@ def user_environment(
         env["SOC_WORKSPACE__STORE__PROFILE"] = settings.store.profile
     if settings.catalog.url:
         env["SOC_WORKSPACE__CATALOG__URL"] = settings.catalog.url
+    env.update(calibration_environment(settings))
     env.update(store_environment or {})
+    return env
+
+
+def calibration_environment(settings: Settings) -> dict[str, str]:
+    """The operator's mission environments, so users' reruns find the same interpreters."""
+    calibration = settings.calibration
+    env = {"SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS": json.dumps(calibration.environments)}
+    if calibration.environments_dir:
+        env["SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR"] = str(
+            calibration.resolved_environments_dir.absolute()
+        )
+    if calibration.packages:
+        env["SOC_WORKSPACE__CALIBRATION__PACKAGES"] = json.dumps(calibration.packages)
     return env
