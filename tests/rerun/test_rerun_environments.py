@@ -155,3 +155,15 @@ def test_routes_instrument_first_then_mission_and_accept_interpreter_paths(tmp_p
         environment_for("padre", "sharp", settings)  # falls back to the mission's default
     with pytest.raises(MissionEnvironmentError, match="no Python interpreter at that path"):
         resolve_environment(str(tmp_path / "nope" / "python"), settings)
+
+
+def test_remove_deletes_only_a_named_environment(tmp_path, monkeypatch):
+    from soc_workspace.calibration import remove_environment
+
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR", str(tmp_path))
+    (tmp_path / "old" / "bin").mkdir(parents=True)
+    (tmp_path / "old" / "soc-workspace-env.json").write_text("{}")
+    assert remove_environment("old") == tmp_path / "old"
+    assert not (tmp_path / "old").exists()
+    with pytest.raises(FileNotFoundError, match=r"no environment '\.\./etc'"):
+        remove_environment("../etc")
