@@ -99,7 +99,9 @@ def _import(package: str) -> tuple[object | None, str | None, str | None]:
         return None, f"cannot import {package}.calibration: {_short(err)}", traceback.format_exc()
 
 
-def calibrate(process_file, package: str, input_path: str, import_error=None, trace=None) -> dict:
+def calibrate(
+    process_file, package: str, input_path: str, import_error=None, trace=None, packages=None
+) -> dict:
     """Call ``process_file`` on one input and describe the outcome by the pipeline's contract."""
     log = logging.getLogger("soc_workspace.rerun")
     result: dict = {
@@ -134,7 +136,7 @@ def calibrate(process_file, package: str, input_path: str, import_error=None, tr
             result["outputs"] = outputs
     result["finished"] = time.time()
     try:
-        result["packages"] = _distributions()
+        result["packages"] = packages if packages is not None else _distributions()
         result["package_version"] = _version_of(package, result["packages"])
     except Exception as err:
         result["packages"] = {"error": _short(err)}
@@ -218,6 +220,7 @@ def serve(package: str) -> int:
     os.dup2(2, 1)
     collect = _setup_logging()
     process_file, error, trace = _import(package)
+    packages = _distributions()  # the environment does not change while this runs
     answer = {"ready": True, "import_error": error, "python_version": platform.python_version()}
     _send(answer)
     stdin = sys.stdin.fileno()
@@ -233,7 +236,7 @@ def serve(package: str) -> int:
         collect.messages.clear()
         pid = os.fork()
         if pid == 0:
-            _forked(request, process_file, package, error, trace, collect)
+            _forked(request, process_file, package, error, trace, collect, packages)
         _send({"pid": pid})
         status = _wait(pid, stdin)
         if status is None:
@@ -241,7 +244,7 @@ def serve(package: str) -> int:
         _send({"pid": pid, "status": status})
 
 
-def _forked(request, process_file, package, error, trace, collect) -> None:
+def _forked(request, process_file, package, error, trace, collect, packages) -> None:
     code = 0
     try:
         os.setsid()  # its own process group: a timeout kills it and anything it started
@@ -252,7 +255,7 @@ def _forked(request, process_file, package, error, trace, collect) -> None:
         os.chdir(request["cwd"])
         os.environ["TMPDIR"] = request["tmp"]
         tempfile.tempdir = None
-        result = calibrate(process_file, package, request["input"], error, trace)
+        result = calibrate(process_file, package, request["input"], error, trace, packages)
         result["warnings"] = list(collect.messages)
         _write(request["result"], result)
         logging.shutdown()
