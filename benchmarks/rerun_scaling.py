@@ -11,6 +11,8 @@ store. Measured in one run:
   (started and warmed up before the clock starts), which fetches each input from the store,
   runs it isolated in the mission environment, and uploads products, log and provenance.
 
+The four measurements alternate in each repetition, so other users' load falls on all alike.
+
     isolation_overhead_s = (ours with 1 worker - serial) / files     (goal <= 0.5 s)
     speedup_2_workers    = serial / ours with 2 workers              (goal >= 1.6 on 2 cores)
     ceiling_speedup_2_processes = serial / ceiling
@@ -109,27 +111,29 @@ def run(tmp: Path, n_files: int, packets: int, repeat: int) -> dict:
         )
 
     serial, ceiling = [], []
-    for _ in range(repeat):
-        one = calibrate(files)
-        serial.append(float(one.communicate()[0].split()[-1]))
-        print(f"serial in-process: {serial[-1]:.2f} s", file=sys.stderr)
-        started = time.perf_counter()
-        halves = [calibrate(files[0::2]), calibrate(files[1::2])]
-        for process in halves:
-            process.communicate()
-        ceiling.append(time.perf_counter() - started)
-        print(f"two serial processes at once: {ceiling[-1]:.2f} s", file=sys.stderr)
-
     ours: dict[int, list[float]] = {1: [], 2: []}
-    for workers in (1, 2):
-        with dask_cluster(workers) as client:
+    # Both clusters stay up (idle workers cost nothing) and the four measurements alternate,
+    # so that load from other users of the machine falls on all of them alike.
+    with dask_cluster(1) as one_worker, dask_cluster(2) as two_workers:
+        clients = {1: one_worker, 2: two_workers}
+        for client in clients.values():
             client.run(lambda: __import__("soc_workspace.calibration.batch"))  # import once
-            for _ in range(repeat):
+        for _ in range(repeat):
+            process = calibrate(files)
+            serial.append(float(process.communicate()[0].split()[-1]))
+            print(f"serial in-process: {serial[-1]:.2f} s", file=sys.stderr)
+            for workers, client in clients.items():
                 started = time.perf_counter()
                 table = rerun(urls, cluster=client, progress=False)
                 ours[workers].append(time.perf_counter() - started)
                 assert (table["status"] == "ok").all(), table[["input", "error"]]
                 print(f"ours, {workers} worker(s): {ours[workers][-1]:.2f} s", file=sys.stderr)
+            started = time.perf_counter()
+            halves = [calibrate(files[0::2]), calibrate(files[1::2])]
+            for process in halves:
+                process.communicate()
+            ceiling.append(time.perf_counter() - started)
+            print(f"two serial processes at once: {ceiling[-1]:.2f} s", file=sys.stderr)
     store.stop()
     t_serial, t_ceiling = statistics.median(serial), statistics.median(ceiling)
     t1, t2 = statistics.median(ours[1]), statistics.median(ours[2])
