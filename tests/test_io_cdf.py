@@ -235,3 +235,32 @@ def test_paths_as_pathlike_and_file_urls(istp):
     xr.testing.assert_identical(a, b)
     with pytest.raises(FileNotFoundError):
         soc_workspace.open_dataset(istp["plain"].with_name("absent.cdf"))
+
+
+def test_variables_cdflib_reads_for_us_strings_and_sparse_records(tmp_path):
+    """Record-varying strings and sparse records are not plain byte ranges: cdflib reads them."""
+    from cdflib.cdfwrite import CDF as CDFWriter
+
+    path = tmp_path / "odd.cdf"
+    writer = CDFWriter(str(path), cdf_spec={"Majority": "row_major", "Encoding": 6}, delete=True)
+    epochs = T0 + np.arange(4) * SECOND
+    writer.write_var({"Variable": "Epoch", "Data_Type": 33, "Num_Elements": 1, "Rec_Vary": True,
+                      "Dim_Sizes": []}, var_data=epochs)  # fmt: skip
+    writer.write_var(
+        {"Variable": "mode", "Data_Type": 51, "Num_Elements": 5, "Rec_Vary": True, "Dim_Sizes": []},
+        var_attrs={"DEPEND_0": "Epoch"},
+        var_data=["idle", "burst", "idle", "slow"],
+    )
+    writer.write_var(
+        {"Variable": "sparse", "Data_Type": 45, "Num_Elements": 1, "Rec_Vary": True,
+         "Dim_Sizes": [], "Sparse": "pad_sparse"},
+        var_attrs={"DEPEND_0": "Epoch"},
+        var_data=[[0, 3], np.array([1.5, 2.5])],
+    )  # fmt: skip
+    writer.close()
+    raw = cdflib.CDF(str(path))
+    for chunks in (None, {"Epoch": 2}):
+        ds = soc_workspace.open_dataset(path, chunks=chunks)
+        assert list(ds["mode"].values) == list(raw.varget("mode"))
+        np.testing.assert_array_equal(ds["sparse"].values, raw.varget("sparse"))
+        assert ds["sparse"].dims == ("Epoch",)

@@ -105,3 +105,21 @@ def test_a_cdf_among_fits_files_is_left_out(shared_data):
     assert "it is CDF" in ds.attrs["skipped_reasons"][0]
     with pytest.raises(SOCDataError):
         soc_workspace.open_mfdataset(files)
+
+
+def test_only_the_newest_version_of_a_reprocessed_file(hours, tmp_path):
+    import shutil
+
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    for path in hours:
+        shutil.copy(path, folder / path.name)
+    newer = folder / hours[1].name.replace("v1.0.0", "v1.0.1")
+    shutil.copy(hours[1], newer)
+    ds = soc_workspace.open_mfdataset(str(folder / "*.cdf"), progress=True)
+    assert ds.sizes["Epoch"] == 18
+    assert ds.attrs["superseded_files"] == [str(folder / hours[1].name)]
+    assert str(newer) in ds.attrs["source_files"]
+    every = soc_workspace.open_mfdataset(str(folder / "*.cdf"), versions="all")
+    assert every.sizes["Epoch"] == 24
+    assert "superseded_files" not in every.attrs

@@ -174,6 +174,7 @@ def test_housekeeping_read_table_keeps_its_own_time_column(shared_data):
         shared_data / "padre/meddea/l0/padre_meddea_l0test_housekeeping_20250504T055138_v0.1.0.fits"
     )
     ds = soc_workspace.open_dataset(path, hdu="READ")
+    assert soc_workspace.open_dataset(path, hdu=2).attrs["hdu"] == "READ"  # by index too
     assert ds["time_jd"].attrs["units"] == "d"
     assert ds["name"].values[0] == "asic0_threshold1"
     # the JD column the pipeline wrote and our packet time are the same instant (to 1 ms)

@@ -5,11 +5,14 @@ cdflib does the parsing: the CDF records, attributes, variable descriptions and 
 - reading from any file object (S3 objects fetched into memory, fsspec files): cdflib takes only
   paths and URLs and, for S3, its own boto3 client (without our endpoint and credentials) or a
   temporary file;
-- a byte-range index of each variable's records (the CDF "VXR" tables), so that data are read
-  later, lazily, as exactly the bytes they occupy: ``cdflib.xarray.cdf_to_xarray`` reads
-  everything eagerly, takes 40 ms for a 1 MB file where this takes 3, names dimensions
-  ``dim0, dim1, ...`` across variables (even twice on one variable), keeps one time axis,
-  does not resolve ``LABL_PTR_n``, and prints ISTP warnings instead of naming the file;
+- our own index of the file's structure (CDR, GDR, VDRs and the VXR record tables, from the
+  CDF Internal Format Description), so that data are read later, lazily, as exactly the bytes
+  they occupy, and so that the other files of a dataset are indexed without cdflib in about a
+  millisecond each (cdflib walks every attribute entry again for each variable).
+  ``cdflib.xarray.cdf_to_xarray`` reads everything eagerly, takes about 4 times as long for
+  one 1.4 MB EEA file (52 ms against 12), names dimensions ``dim0, dim1, ...`` across variables
+  (even twice on one variable), does not resolve ``LABL_PTR_n``, and prints ISTP warnings
+  instead of naming the file;
 - ISTP semantics: DEPEND_0 time axes (several epochs become several time dimensions),
   DEPEND_1..3 and LABL_PTR_1..3 coordinates, support_data as coordinates, FILLVAL -> NaN.
 

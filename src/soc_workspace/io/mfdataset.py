@@ -41,6 +41,7 @@ def open_mfdataset(
     chunks: Chunks = None,
     errors: Errors = "raise",
     hdu: str | int | None = None,
+    versions: Literal["latest", "all"] = "latest",
     storage_options: dict[str, Any] | None = None,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -68,6 +69,10 @@ def open_mfdataset(
         ``ds.attrs["skipped_files"]``, with the reasons in ``ds.attrs["skipped_reasons"]``.
     hdu
         FITS only: which HDU of each file (see :func:`open_dataset`).
+    versions
+        ``"latest"`` (default): where the SOC reprocessed a file (the same name but for its
+        ``_vX.Y.Z``), only the newest version is read; the others are listed in
+        ``ds.attrs["superseded_files"]``. ``"all"``: every file given.
     storage_options
         Extra fsspec/s3fs options, on top of the store settings.
     progress
@@ -89,11 +94,16 @@ def open_mfdataset(
     """
     if errors not in ("raise", "warn", "skip"):
         raise ValueError(f"errors={errors!r}: expected 'raise', 'warn' or 'skip'")
+    if versions not in ("latest", "all"):
+        raise ValueError(f"versions={versions!r}: expected 'latest' or 'all'")
     settings = load_settings().io
     whole_bytes = int(settings.whole_object_mb * (1 << 20))
     sources = resolve_files(files, storage_options)
     if not sources:
         raise FileNotFoundError(f"no files match {files!r}")
+    superseded: list[str] = []
+    if versions == "latest":
+        sources, superseded = _latest_versions(sources)
 
     skipped: list[tuple[str, str]] = []
 
@@ -179,6 +189,8 @@ def open_mfdataset(
         )
     staging.finish()
     ds = _combine(layouts, cache, staging, whole_bytes)
+    if superseded:
+        ds.attrs["superseded_files"] = superseded
     if skipped:
         ds.attrs["skipped_files"] = [name for name, _ in skipped]
         ds.attrs["skipped_reasons"] = [why for _, why in skipped]
@@ -254,6 +266,38 @@ def _difference(first: FileLayout, other: FileLayout) -> str:
                 f"({first.source.name}) {var.shape[cut:]}"
             )
     return ""
+
+
+def _latest_versions(sources: list[Source]) -> tuple[list[Source], list[str]]:
+    """The newest version of each product (by the SOC file-name convention), and the rest.
+    Names that do not follow the convention are all kept."""
+    from ..missions import parse_filename
+
+    best: dict[tuple[Any, ...], tuple[tuple[int, ...], int]] = {}
+    keys: list[tuple[Any, ...] | None] = []
+    for i, source in enumerate(sources):
+        try:
+            info = parse_filename(source.name.rsplit("/", 1)[-1])
+            version = tuple(int(x) for x in (info.version or "").split(".") if x.isdigit())
+        except ValueError:
+            keys.append(None)
+            continue
+        key = (info.mission, info.instrument, info.mode, info.level, info.test,
+               info.descriptor, info.time, info.extension)  # fmt: skip
+        keys.append(key)
+        if key not in best or best[key][0] < version:
+            best[key] = (version, i)
+    kept = [
+        s
+        for i, (s, k) in enumerate(zip(sources, keys, strict=True))
+        if k is None or best[k][1] == i
+    ]
+    dropped = [
+        s.name
+        for i, (s, k) in enumerate(zip(sources, keys, strict=True))
+        if k is not None and best[k][1] != i
+    ]
+    return kept, dropped
 
 
 def _in_time_order(sources: list[Source]) -> list[Source]:
