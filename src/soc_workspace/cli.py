@@ -16,6 +16,16 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("soc_workspace.cli_config:config", "Show the settings in effect and their origin."),
     "store": ("soc_workspace.store.cli:store", "Run or check the object store."),
+    "up": (
+        "soc_workspace.local.cli:up",
+        "Start the workspace on this machine (hub, gateway, store).",
+    ),
+    "down": ("soc_workspace.local.cli:down", "Stop the workspace on this machine."),
+    "status": ("soc_workspace.local.cli:status", "Say what of the workspace runs."),
+    "setup": (
+        "soc_workspace.local.cli:setup",
+        "Install what `up` needs besides Python (configurable-http-proxy).",
+    ),
     "demo-data": (
         "soc_workspace.demo.cli:demo_data",
         "Write realistic demo SOC files into a store.",
