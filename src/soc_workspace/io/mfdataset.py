@@ -201,6 +201,11 @@ def open_mfdataset(
 
 def resolve_files(files: Any, storage_options: dict[str, Any] | None = None) -> list[Source]:
     """Sources for a list, a glob (local or remote) or a DataFrame with a ``url`` column."""
+    filesystems: dict[str, Any] = {}  # one filesystem per protocol, the settings read once
+
+    def resolve(target: Any, size: int | None = None) -> Source:
+        return Source.resolve(target, storage_options, size=size, filesystems=filesystems)
+
     if hasattr(files, "columns") and hasattr(files, "__getitem__"):  # a pandas DataFrame
         if "url" not in files.columns:
             raise ValueError(
@@ -210,15 +215,15 @@ def resolve_files(files: Any, storage_options: dict[str, Any] | None = None) -> 
         size_column = next((c for c in ("size", "filesize") if c in files.columns), None)
         sizes = files[size_column].tolist() if size_column else [None] * len(files)
         return [
-            Source.resolve(url, storage_options, size=int(n) if n == n and n is not None else None)
+            resolve(url, size=int(n) if n == n and n is not None else None)
             for url, n in zip(files["url"].tolist(), sizes, strict=False)
         ]
     if isinstance(files, str) or hasattr(files, "__fspath__"):
         files = str(files)
         if not globlib.has_magic(files):
-            return [Source.resolve(files, storage_options)]
+            return [resolve(files)]
         if "://" in files and not files.startswith("file://"):
-            probe = Source.resolve(files.split("*", 1)[0].rsplit("/", 1)[0] + "/", storage_options)
+            probe = resolve(files.split("*", 1)[0].rsplit("/", 1)[0] + "/")
             fs = probe.fs
             protocol = files.split("://", 1)[0]
             found = fs.glob(files, detail=True)
@@ -227,9 +232,9 @@ def resolve_files(files: Any, storage_options: dict[str, Any] | None = None) -> 
                 for path, info in sorted(found.items())
                 if info.get("type", "file") == "file"
             ]
-        return [Source.resolve(p, storage_options) for p in sorted(globlib.glob(files))]
+        return [resolve(p) for p in sorted(globlib.glob(files))]
     if isinstance(files, Iterable):
-        return [Source.resolve(f, storage_options) for f in files]
+        return [resolve(f) for f in files]
     raise TypeError(
         f"cannot open {files!r}: expected a list, a glob or a table with a 'url' column"
     )

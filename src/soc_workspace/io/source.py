@@ -47,9 +47,17 @@ class Source:
     # -- construction --------------------------------------------------------------------
     @classmethod
     def resolve(
-        cls, target: Any, storage_options: dict[str, Any] | None = None, size: int | None = None
+        cls,
+        target: Any,
+        storage_options: dict[str, Any] | None = None,
+        size: int | None = None,
+        filesystems: dict[str, fsspec.AbstractFileSystem] | None = None,
     ) -> Source:
-        """A source for a path, a URL or a file object; ``s3://`` URLs use the store settings."""
+        """A source for a path, a URL or a file object; ``s3://`` URLs use the store settings.
+
+        ``filesystems`` (protocol -> filesystem) is filled and reused across calls, so that
+        resolving many URLs reads the settings once.
+        """
         if isinstance(target, Source):
             return target
         if isinstance(target, fsspec.core.OpenFile):
@@ -68,13 +76,16 @@ class Source:
             )
         if "://" in target and not target.startswith("file://"):
             protocol = target.split("://", 1)[0]
-            options = dict(storage_options or {})
-            if protocol in ("s3", "s3a"):
-                from ..store import storage_options as store_options
+            known = filesystems if filesystems is not None else {}
+            if protocol not in known:
+                options = dict(storage_options or {})
+                if protocol in ("s3", "s3a"):
+                    from ..store import storage_options as store_options
 
-                options = {**store_options(), **options}
-            fs, path = fsspec.core.url_to_fs(target, **options)
-            return cls(target, fs=fs, path=path, size=size)
+                    options = {**store_options(), **options}
+                known[protocol] = fsspec.core.url_to_fs(target, **options)[0]
+            fs = known[protocol]
+            return cls(target, fs=fs, path=fs._strip_protocol(target), size=size)
         path = Path(target.removeprefix("file://")).expanduser()
         if not path.is_file():
             if path.is_dir():

@@ -17,7 +17,7 @@ byte ranges themselves.
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import dask.array as da
@@ -25,10 +25,16 @@ import numpy as np
 
 from .cdf import CDFFile, CDFVariable, decode_whole
 from .layout import FileLayout, VarLayout
+from .source import Source
 
 
 class Staging:
-    """Per-variable arrays filled file by file; positions of each file's records in them."""
+    """Per-variable arrays filled file by file; positions of each file's records in them.
+
+    Positions are given out in the order files arrive (``add``, one thread); the copies
+    themselves run in a small thread pool (numpy copies release the GIL), and ``finish``
+    waits for them.
+    """
 
     def __init__(self, limit_bytes: float, expected_files: int) -> None:
         self.limit = limit_bytes
@@ -38,18 +44,28 @@ class Staging:
         self.filled: dict[str, int] = {}
         self.placed: dict[tuple[str, str], int] = {}  # (variable, file) -> first record
         self.closed: set[str] = set()  # variables no longer staged
-        self.lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: list[tuple[str, list[str], Future[None]]] = []
 
     def add(self, layout: FileLayout) -> int:
         """Stage what can be staged of one file (in arrival order); how many variables were
         left to be read later."""
         left = 0
+        copies = []
         for var in layout.lazy_variables:
-            if not self._stage(layout, var):
+            start = self._reserve(layout, var)
+            if start is None:
                 left += 1
+            else:
+                copies.append((var.reader, self.buffers[var.name], start, var.shape[0]))
+        if copies:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="soc-stage")
+            job = self._pool.submit(_copy, layout.source, layout.whole, copies)
+            self._jobs.append((layout.source.name, [v.name for v in layout.lazy_variables], job))
         return left
 
-    def _stage(self, layout: FileLayout, var: VarLayout) -> bool:
+    def _reserve(self, layout: FileLayout, var: VarLayout) -> int | None:
         spec, state = var.reader, layout.reader_state
         if (
             var.name in self.closed
@@ -61,7 +77,7 @@ class Staging:
             or not spec.exact
         ):
             self.closed.add(var.name)
-            return False
+            return None
         n = var.shape[0]
         buf = self.buffers.get(var.name)
         if buf is None:
@@ -71,18 +87,27 @@ class Staging:
             self.buffers[var.name] = buf
             self.filled[var.name] = 0
         start = self.filled[var.name]
-        nbytes = n * buf[0:1].nbytes if len(buf) else 0
+        nbytes = n * (buf.nbytes // len(buf)) if len(buf) else 0
         if start + n > len(buf) or self.used + nbytes > self.limit:
             self.closed.add(var.name)
-            return False
-        buf[start : start + n] = decode_whole(layout.source, spec, layout.whole)
+            return None
         self.filled[var.name] = start + n
         self.placed[(var.name, layout.source.name)] = start
         self.used += nbytes
-        return True
+        return start
 
     def finish(self) -> None:
-        """No more files: the staged arrays become read-only (views of them are handed out)."""
+        """No more files: wait for the copies; the staged arrays become read-only (views of
+        them are handed out). A file whose copy failed is read the usual way (and its error
+        then names it)."""
+        for file, names, job in self._jobs:
+            if job.exception() is not None:
+                for name in names:
+                    self.placed.pop((name, file), None)
+        self._jobs.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         for buf in self.buffers.values():
             buf.flags.writeable = False
 
@@ -108,6 +133,13 @@ class Staging:
 
     def __reduce__(self) -> tuple[type[Staging], tuple[float, int]]:
         return (Staging, (0, 1))  # never shipped: elsewhere, chunks read their bytes
+
+
+def _copy(
+    source: Source, whole: bytes, copies: list[tuple[CDFVariable, np.ndarray, int, int]]
+) -> None:
+    for spec, buf, start, n in copies:
+        buf[start : start + n] = decode_whole(source, spec, whole)
 
 
 class StagedArray(da.Array):
