@@ -13,9 +13,7 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
-from ..config import load_settings
-from .dataset import index_file, layout_to_dataset
-from .source import ByteCache, Source
+from .dataset import open_lazy
 
 _EXTENSIONS = (".cdf", ".fits", ".fit", ".fts")
 
@@ -46,15 +44,9 @@ class SOCBackendEntrypoint(BackendEntrypoint):
         hdu: str | int | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> xr.Dataset:
-        settings = load_settings().io
-        whole = int(settings.whole_object_mb * (1 << 20))
-        source = Source.resolve(filename_or_obj, storage_options)
-        layout = index_file(source, variables=variables, hdu=hdu, whole_object_bytes=whole)
-        cache = ByteCache(settings.cache_mb * (1 << 20))
-        if layout.whole is not None:
-            cache.offer(source.name, layout.whole, len(layout.lazy_variables))
-            layout.whole = None
-        ds = layout_to_dataset(layout, cache, whole)
+        ds = open_lazy(
+            filename_or_obj, variables=variables, hdu=hdu, storage_options=storage_options
+        )
         if drop_variables is not None:
             drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
             ds = ds.drop_vars(drop, errors="ignore")

@@ -69,6 +69,21 @@ def open_dataset(
     ...                       "hermes_eea_l1_20250601T000000_v1.0.0.cdf")  # doctest: +SKIP
     >>> ds["hermes_eea_accum"].sel(Epoch="2025-06-01T00:10")  # doctest: +SKIP
     """
+    ds = open_lazy(path_or_url, variables=variables, hdu=hdu, storage_options=storage_options)
+    if chunks is None:
+        return ds.load()
+    return ds.chunk(chunks)
+
+
+def open_lazy(
+    path_or_url: Any,
+    *,
+    variables: list[str] | None = None,
+    hdu: str | int | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """The Dataset with coordinates read and data variables read on first use (xarray's
+    lazy indexing); what the ``soc`` engine returns."""
     settings = load_settings().io
     whole_bytes = int(settings.whole_object_mb * (1 << 20))
     source = Source.resolve(path_or_url, storage_options)
@@ -77,10 +92,7 @@ def open_dataset(
     if layout.whole is not None:
         cache.offer(source.name, layout.whole, len(layout.lazy_variables))
         layout.whole = None
-    ds = layout_to_dataset(layout, cache, whole_bytes)
-    if chunks is None:
-        return ds.load()
-    return ds.chunk(chunks)
+    return layout_to_dataset(layout, cache, whole_bytes)
 
 
 def index_file(

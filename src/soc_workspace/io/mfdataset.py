@@ -122,7 +122,9 @@ def open_mfdataset(
             )  # fmt: skip
         except SOCDataError as err:
             return err
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
+        except FileNotFoundError as err:
+            return SOCDataError(source.name, f"no such file ({err})")
+        except Exception as err:  # reported per file (and raised with errors="raise")
             return SOCDataError(source.name, f"cannot be read ({type(err).__name__}: {err})")
 
     sources = _in_time_order(sources)
