@@ -11,6 +11,7 @@ instrument bucket (:func:`archived_url`). Logs and provenance records sit beside
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -108,7 +109,10 @@ def _ensure_bucket(fs: Any, url: str, path: str) -> None:
     if url.startswith("s3://"):
         bucket = path.split("/", 1)[0]
         if bucket not in _buckets_seen and not fs.exists(bucket):
-            fs.mkdir(bucket)  # the scratch bucket of a fresh store (checked writable above)
+            # the scratch bucket of a fresh store (checked writable above); another worker may
+            # make it at the same moment
+            with contextlib.suppress(FileExistsError):
+                fs.mkdir(bucket)
         _buckets_seen.add(bucket)
     else:
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
