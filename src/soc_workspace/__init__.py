@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "make_filename": "soc_workspace.missions",
     "bucket_for": "soc_workspace.missions",
     "key_for": "soc_workspace.missions",
+    "search": "soc_workspace.catalog",
+    "open_catalog_files": "soc_workspace.catalog.opening",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,0 +1,39 @@
+"""Catalogs: index files beside the data, millisecond time-range queries, intake catalogs.
+
+>>> from soc_workspace.catalog import search  # doctest: +SKIP
+>>> files = search("hermes", "eea", "l1", start="2025-06-01", stop="2025-06-02")  # doctest: +SKIP
+
+``build``/``update`` write a bucket's index (CloudCatalog ``catalog.json`` + yearly CSV files,
+and a parquet copy that ``search`` reads); ``search`` finds files without listing buckets;
+``open_catalog_files`` reads a search result into xarray. See docs/catalogs.md.
+"""
+
+from .build import BuildReport, build, keys_from_text, update
+from .cloudcatalog import IndexFormatWarning
+from .datasets import Dataset, dataset_for
+from .index import CatalogError
+from .location import IndexLocation, locate
+from .opening import open_catalog_files
+from .query import RESULT_COLUMNS, CatalogWarning, clear_cache, list_datasets, search
+
+open = open_catalog_files
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "BuildReport",
+    "CatalogError",
+    "CatalogWarning",
+    "Dataset",
+    "IndexFormatWarning",
+    "IndexLocation",
+    "build",
+    "clear_cache",
+    "dataset_for",
+    "keys_from_text",
+    "list_datasets",
+    "locate",
+    "open",
+    "open_catalog_files",
+    "search",
+    "update",
+]

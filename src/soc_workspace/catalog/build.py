@@ -1,0 +1,483 @@
+"""Building and updating indexes: scan a bucket once, then add what is new.
+
+``build`` lists the whole bucket (the one time anything lists it) and publishes a complete
+index. ``update`` adds objects without a full scan: from a list of keys (the pipeline's upload
+events) or by listing only the date folders from the newest indexed day on. Both are
+idempotent: running them again with nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from ..config import Settings, load_settings
+from ..missions import MISSIONS, bucket_for, get_mission, parse_key
+from .datasets import (
+    Dataset,
+    Skipped,
+    StoredObject,
+    finish_table,
+    group_objects,
+)
+from .index import (
+    CatalogError,
+    ConcurrentUpdate,
+    dataset_from_manifest,
+    load_manifest,
+    publish,
+    read_parquet_table,
+)
+from .location import CATALOG_JSON, PREFIX, SKIPPED, IndexLocation, IndexWriter, locate
+
+log = logging.getLogger(__name__)
+
+_YEAR = re.compile(r"^\d{4}$")
+_TWO = re.compile(r"^\d{2}$")
+
+
+@dataclass
+class BuildReport:
+    """What a build or an update did to one bucket's index."""
+
+    bucket: str
+    index: str
+    datasets: dict[str, int] = field(default_factory=dict)  # dataset id -> files now indexed
+    added: int = 0  # objects seen by this run
+    skipped: list[Skipped] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # listed keys that are not in the bucket
+    generation: str | None = None  # None: the index was already up to date
+    years_rewritten: int = 0
+
+    def summary(self) -> str:
+        state = (
+            f"published generation {self.generation} ({self.years_rewritten} year file(s) written)"
+            if self.generation
+            else "already up to date, nothing written"
+        )
+        lines = [
+            f"{self.bucket}: {self.added} object(s) read, {sum(self.datasets.values())} file(s) in "
+            f"{len(self.datasets)} dataset(s); {state}; index at {self.index}"
+        ]
+        if self.skipped:
+            lines.append(f"  {len(self.skipped)} object(s) skipped (not SOC file names/keys):")
+            lines += [f"    {s.key}: {s.reason}" for s in self.skipped[:10]]
+            if len(self.skipped) > 10:
+                lines.append(f"    ... all of them in {self.index}/{SKIPPED}")
+        if self.missing:
+            lines.append(f"  {len(self.missing)} listed key(s) not in the bucket:")
+            lines += [f"    {k}" for k in self.missing[:10]]
+        return "\n".join(lines)
+
+
+def instrument_buckets(mission: str, env: str = "prod") -> list[str]:
+    m = get_mission(mission)
+    return [bucket_for(m.name, i.name, env) for i in m.instruments]
+
+
+def build(
+    bucket: str | None = None,
+    *,
+    mission: str | None = None,
+    env: str | None = None,
+    operator: bool = False,
+    progress: bool = True,
+    settings: Settings | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> list[BuildReport]:
+    """Scan ``bucket`` (or every instrument bucket of ``mission``) and publish its index.
+
+    Writes ``catalog.json`` and ``catalog/...`` beside the data (or under ``catalog.url``).
+    Writing into a SOC instrument bucket on a store that is not on this machine needs
+    ``operator=True``: it is the SOC operator's act (see ``location.check_index_write``).
+    Buckets of the mission that do not exist are reported and skipped.
+    """
+    settings = settings or load_settings()
+    if (bucket is None) == (mission is None):
+        raise ValueError("build needs either a bucket or a mission (all its instrument buckets)")
+    buckets = [bucket] if bucket else instrument_buckets(mission or "", env or settings.environment)
+    reports = []
+    for name in buckets:
+        location = locate(name, settings, storage_options)
+        if mission and not location.fs.exists(name):
+            log.warning("bucket %s does not exist: nothing to index", name)
+            continue
+        reports.append(_build_one(location, operator, progress, settings, storage_options))
+    return reports
+
+
+def _writer(
+    location: IndexLocation, operator: bool, settings: Settings, options: dict[str, Any] | None
+) -> IndexWriter:
+    endpoint = (options or {}).get("endpoint_url") or settings.store.resolved_endpoint_url
+    return IndexWriter(location, operator=operator, endpoint=endpoint)
+
+
+def _build_one(
+    location: IndexLocation,
+    operator: bool,
+    progress: bool,
+    settings: Settings,
+    options: dict[str, Any] | None,
+) -> BuildReport:
+    writer = _writer(location, operator, settings, options)
+    # Check the write is allowed before spending a scan on it.
+    from .location import check_index_write
+
+    check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
+    previous = load_manifest(location)
+    objects = list(scan(location, progress=progress))
+    datasets, rows, skipped = group_objects(location.bucket, objects)
+    tables = {d: finish_table(r) for d, r in rows.items()}
+    try:
+        result = publish(
+            writer,
+            datasets,
+            tables,
+            previous,
+            complete=True,
+            skipped=skipped,
+            prefixes=_prefixes(objects),
+        )
+    except ConcurrentUpdate:
+        log.warning("%s was updated during the scan; publishing the scan over it", location.root)
+        result = publish(
+            writer,
+            datasets,
+            tables,
+            load_manifest(location),
+            complete=True,
+            skipped=skipped,
+            prefixes=_prefixes(objects),
+        )
+    return BuildReport(
+        bucket=location.bucket,
+        index=location.root,
+        datasets={d: len(t) for d, t in tables.items()},
+        added=len(objects),
+        skipped=skipped,
+        generation=result.generation,
+        years_rewritten=result.years_rewritten,
+    )
+
+
+def scan(location: IndexLocation, *, progress: bool = True) -> Iterator[StoredObject]:
+    """Every data object of the bucket (index files excluded), folder by folder."""
+    fs, bucket = location.fs, location.bucket
+    _forget_listings(fs, bucket)
+    top = fs.ls(bucket, detail=True)
+    folders = sorted(e["name"] for e in top if e["type"] == "directory")
+    for entry in top:
+        if entry["type"] != "directory":
+            yield from _stored(location, {entry["name"]: entry})
+    bar = tqdm(folders, desc=f"scanning s3://{bucket}", unit="folder", disable=not progress)
+    for folder in bar:
+        bar.set_postfix_str(folder.split("/", 1)[-1])
+        yield from _stored(location, fs.find(folder, detail=True))
+
+
+def _forget_listings(fs: Any, bucket: str) -> None:
+    """Drop cached listings under ``bucket`` (s3fs forgets only a path and its parents)."""
+    cache = getattr(fs, "dircache", None)
+    if cache is None:
+        return
+    for path in list(cache):
+        if path == bucket or path.startswith(bucket + "/"):
+            cache.pop(path, None)
+
+
+def _stored(location: IndexLocation, found: dict[str, dict[str, Any]]) -> Iterator[StoredObject]:
+    prefix = location.bucket + "/"
+    for path, info in found.items():
+        if info.get("type") == "directory":
+            continue
+        key = path[len(prefix) :] if path.startswith(prefix) else path
+        if location.in_data_bucket and (key == CATALOG_JSON or key.startswith(PREFIX)):
+            continue  # the index itself
+        yield StoredObject(
+            key=key,
+            size=int(info.get("size", info.get("Size", 0))),
+            etag=str(info.get("ETag", "")).strip('"'),
+            modified=info.get("LastModified"),
+        )
+
+
+def _prefixes(objects: Iterable[StoredObject]) -> dict[str, list[str]]:
+    """The folders (``level/`` or ``level/descriptor/``) each dataset's files live under."""
+    from .datasets import dataset_for
+
+    found: dict[str, set[str]] = {}
+    for obj in objects:
+        try:
+            key = parse_key(obj.key)
+        except ValueError:
+            continue
+        folder = key.level + "/" + (f"{key.descriptor_path}/" if key.descriptor_path else "")
+        found.setdefault(dataset_for(key).id, set()).add(folder)
+    return {d: sorted(f) for d, f in found.items()}
+
+
+# -- update ----------------------------------------------------------------------------------
+
+
+def update(
+    bucket: str,
+    keys: Iterable[str] | None = None,
+    *,
+    since: date | str | None = None,
+    operator: bool = False,
+    progress: bool = True,
+    settings: Settings | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> BuildReport:
+    """Add new objects to the index of ``bucket`` without rescanning it.
+
+    ``keys``: object keys (or ``s3://bucket/key`` URLs) to add, e.g. from upload events;
+    each is looked up (HEAD) for its size and ETag. Without keys, only the date folders from
+    ``since`` on are listed (default: per folder, the day of its newest indexed file).
+    Idempotent: a key already indexed with the same content changes nothing; a new version of
+    a file becomes the newest, the old one stays in the history (``version="all"``).
+    """
+    settings = settings or load_settings()
+    location = locate(bucket, settings, storage_options)
+    writer = _writer(location, operator, settings, storage_options)
+    for _attempt in range(3):
+        previous = load_manifest(location)
+        if previous is None:
+            raise CatalogError(
+                f"no index at {location.root} to update: build one first with "
+                f"`soc-workspace catalog build --bucket {location.bucket}`"
+            )
+        missing: list[str] = []
+        if keys is not None:
+            keys = list(keys)
+            objects, missing = head_objects(location, keys, progress=progress)
+        else:
+            objects = list(list_newer(location, previous, since=since, progress=progress))
+        datasets, rows, skipped = group_objects(location.bucket, objects)
+        tables = {}
+        for ds_id, new_rows in rows.items():
+            old = _load_rows(location, previous, ds_id)
+            tables[ds_id] = finish_table(pd.concat([old, new_rows], ignore_index=True))
+        prefixes = _merge_prefixes(previous, _prefixes(objects))
+        all_skipped = _merge_skipped(location, skipped) if skipped else None
+        try:
+            result = publish(
+                writer,
+                dict(datasets),
+                tables,
+                previous,
+                complete=False,
+                skipped=all_skipped,
+                prefixes=prefixes,
+            )
+        except ConcurrentUpdate as err:
+            log.info("%s; merging again", err)
+            continue
+        counts = {
+            d: (len(tables[d]) if d in tables else e["files"])
+            for d, e in previous["datasets"].items()
+        }
+        counts.update({d: len(t) for d, t in tables.items()})
+        return BuildReport(
+            bucket=location.bucket,
+            index=location.root,
+            datasets=counts,
+            added=len(objects),
+            skipped=skipped,
+            missing=missing,
+            generation=result.generation,
+            years_rewritten=result.years_rewritten,
+        )
+    raise CatalogError(f"{location.root} kept changing during the update; try again")
+
+
+def _load_rows(location: IndexLocation, manifest: dict[str, Any], ds_id: str) -> pd.DataFrame:
+    """The indexed rows of a dataset (every year), as raw rows to merge new objects into."""
+    entry = manifest["datasets"].get(ds_id)
+    if entry is None:
+        return pd.DataFrame(columns=["start", "url", "filesize", "version", "etag", "modified"])
+    paths = [location.path(y["parquet"]) for y in entry["years"].values()]
+    try:
+        blobs = location.fs.cat(paths)
+    except FileNotFoundError as err:
+        raise CatalogError(
+            f"the index at {location.root} names files that are gone ({err}); rebuild it with "
+            f"`soc-workspace catalog build --bucket {location.bucket}`"
+        ) from err
+    tables = [read_parquet_table(blobs[p]) for p in paths]
+    frame = pa.concat_tables(tables).to_pandas()
+    return frame[["start", "url", "filesize", "version", "etag", "modified"]]
+
+
+def _merge_prefixes(manifest: dict[str, Any], new: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged = {d: set(e.get("prefixes", [])) for d, e in manifest["datasets"].items()}
+    for d, folders in new.items():
+        merged.setdefault(d, set()).update(folders)
+    return {d: sorted(f) for d, f in merged.items()}
+
+
+def _merge_skipped(location: IndexLocation, new: list[Skipped]) -> list[Skipped]:
+    try:
+        old = pd.read_csv(location.fs.open(location.path(SKIPPED)), dtype=str)
+        known = [Skipped(k, r) for k, r in zip(old["key"], old["reason"], strict=True)]
+    except (FileNotFoundError, KeyError, pd.errors.EmptyDataError):
+        known = []
+    by_key = {s.key: s for s in known}
+    by_key.update({s.key: s for s in new})
+    return list(by_key.values())
+
+
+def normalize_key(bucket: str, key: str) -> str:
+    """A key of ``bucket`` from a key or an ``s3://bucket/key`` URL."""
+    key = key.strip()
+    if key.startswith("s3://"):
+        other, _, rest = key[5:].partition("/")
+        if other != bucket:
+            raise ValueError(f"{key!r} is not in bucket {bucket!r}")
+        return rest
+    return key.lstrip("/")
+
+
+def head_objects(
+    location: IndexLocation, keys: list[str], *, progress: bool = True
+) -> tuple[list[StoredObject], list[str]]:
+    """Look up each key (HEAD): the objects found, and the keys that are not in the bucket."""
+    fs, bucket = location.fs, location.bucket
+    wanted = []
+    missing = []
+    for raw in dict.fromkeys(k for k in keys if k.strip()):
+        try:
+            wanted.append(normalize_key(bucket, raw))
+        except ValueError:
+            missing.append(raw)
+
+    def head(key: str) -> StoredObject | str:
+        try:
+            info = fs.info(f"{bucket}/{key}", refresh=True)
+        except FileNotFoundError:
+            return key
+        return next(_stored(location, {f"{bucket}/{key}": info}), key)
+
+    objects = []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = pool.map(head, wanted)
+        for result in tqdm(
+            results, total=len(wanted), desc="looking up keys", disable=not progress
+        ):
+            if isinstance(result, str):
+                missing.append(result)
+            else:
+                objects.append(result)
+    return objects, missing
+
+
+def keys_from_text(text: str) -> list[str]:
+    """Keys from a file: one key or ``s3://`` URL per line, or S3 event notification JSON.
+
+    Event keys are URL-encoded by S3 (a space is ``+``); they are decoded here.
+    """
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return [line.strip() for line in stripped.splitlines() if line.strip()]
+    doc = json.loads(stripped)
+    events = doc if isinstance(doc, list) else [doc]
+    keys = []
+    for event in events:
+        for record in event.get("Records", []) if isinstance(event, dict) else []:
+            s3 = record.get("s3", {})
+            bucket, key = s3.get("bucket", {}).get("name"), s3.get("object", {}).get("key")
+            if key:
+                keys.append(f"s3://{bucket}/{unquote_plus(key)}" if bucket else unquote_plus(key))
+        detail = event.get("detail", {}) if isinstance(event, dict) else {}
+        if "object" in detail:  # EventBridge form
+            bucket = detail.get("bucket", {}).get("name")
+            key = detail["object"].get("key", "")
+            keys.append(f"s3://{bucket}/{key}" if bucket else key)
+    return keys
+
+
+def list_newer(
+    location: IndexLocation,
+    manifest: dict[str, Any],
+    *,
+    since: date | str | None = None,
+    progress: bool = True,
+) -> Iterator[StoredObject]:
+    """Objects in the date folders on or after each folder's newest indexed day.
+
+    Lists folder names level by level (a few small listings) and then only the day (or, in the
+    legacy layout, month) folders from that day on; never the whole bucket.
+    """
+    fs, bucket = location.fs, location.bucket
+    _forget_listings(fs, bucket)
+    newest: dict[str, date] = {}
+    for entry in manifest["datasets"].values():
+        last = pd.Timestamp(entry.get("last_start") or entry["stop"]).date()
+        for folder in entry.get("prefixes", []):
+            newest[folder] = max(newest.get(folder, last), last)
+    explicit = pd.Timestamp(since).date() if since is not None else None
+    folders = list(_date_roots(location))
+    bar = tqdm(folders, desc=f"listing new folders of s3://{bucket}", disable=not progress)
+    for folder in bar:
+        start = explicit or newest.get(folder) or date.min
+        for day_path in _date_folders(fs, f"{bucket}/{folder}", start):
+            yield from _stored(location, fs.find(day_path, detail=True))
+
+
+def _date_roots(location: IndexLocation) -> Iterator[str]:
+    """``level/`` and ``level/descriptor/`` folders whose children are years."""
+    fs, bucket = location.fs, location.bucket
+    levels = {lvl for m in MISSIONS.values() for lvl in m.levels}
+    for entry in fs.ls(bucket, detail=True):
+        name = entry["name"].rsplit("/", 1)[-1]
+        if entry["type"] != "directory" or name not in levels:
+            continue
+        children = [c for c in fs.ls(entry["name"], detail=True) if c["type"] == "directory"]
+        if any(_YEAR.match(c["name"].rsplit("/", 1)[-1]) for c in children):
+            yield f"{name}/"
+        for child in children:
+            child_name = child["name"].rsplit("/", 1)[-1]
+            if not _YEAR.match(child_name):
+                yield f"{name}/{child_name}/"
+
+
+def _date_folders(fs: Any, root: str, start: date) -> Iterator[str]:
+    """Day folders (``YYYY/MM/DD``) and legacy month folders on or after ``start`` under root."""
+
+    def subdirs(path: str, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+        out = []
+        for entry in fs.ls(path, detail=True):
+            name = entry["name"].rsplit("/", 1)[-1]
+            if entry["type"] == "directory" and pattern.match(name):
+                out.append((int(name), entry["name"]))
+        return sorted(out)
+
+    for year, year_path in subdirs(root, _YEAR):
+        if year < start.year:
+            continue
+        for month, month_path in subdirs(year_path, _TWO):
+            if (year, month) < (start.year, start.month):
+                continue
+            entries = fs.ls(month_path, detail=True)
+            if any(e["type"] != "directory" for e in entries):
+                yield month_path  # legacy layout: files straight in the month folder
+                continue
+            for day, day_path in subdirs(month_path, _TWO):
+                if (year, month, day) >= (start.year, start.month, start.day):
+                    yield day_path
+
+
+def datasets_of(manifest: dict[str, Any]) -> dict[str, Dataset]:
+    return {d: dataset_from_manifest(e) for d, e in manifest["datasets"].items()}
