@@ -205,10 +205,10 @@ def soc_store(tmp_path_factory):
         "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path_factory.mktemp("catalog-cache")),
     }
     fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
-    for bucket, objects in _objects().items():
+    objects = _objects()
+    for bucket in objects:
         fs.mkdir(bucket)
-        for key, data in objects.items():
-            fs.pipe_file(f"{bucket}/{key}", data)
+    fs.pipe({f"{b}/{k}": data for b, keys in objects.items() for k, data in keys.items()})
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
@@ -275,6 +275,18 @@ def test_a_day_is_exactly_the_files_of_that_day(soc_store):
     # overlap: a range inside one hourly file finds that file
     inside = search("hermes", "eea", "l1", start="2025-06-02T05:20", stop="2025-06-02T05:40")
     assert list(inside["filename"]) == ["hermes_eea_l1_20250602T050000_v1.0.0.cdf"]
+
+
+@pytest.mark.integration
+def test_searches_never_list_a_bucket(soc_store, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a search listed {args[1:2]}")
+
+    for method in ("_lsdir", "_ls", "_find", "_glob", "_walk"):
+        monkeypatch.setattr(s3fs.S3FileSystem, method, refuse)
+    clear_cache(disk=True)
+    assert len(search(level="l1", start="2025-06-01", stop="2025-06-03")) == 48
+    assert len(search("padre", version="all")) > 36
 
 
 @pytest.mark.integration
@@ -438,6 +450,23 @@ def test_search_reads_any_cloudcatalog_bucket(soc_store):
         CatalogWarning, match=r"euvml_2009\.csv: no CloudCatalog index file for 2009"
     ):
         search(bucket="helio-public", dataset="euvml", start="2009-06-01", stop="2011-06-01")
+
+
+@pytest.mark.integration
+def test_search_falls_back_to_our_cloudcatalog_csv(soc_store, tmp_path, monkeypatch):
+    fs, _ = soc_store
+    span = {"start": "2025-06-01T03:00", "stop": "2025-06-01T09:00", "descriptor": "photon"}
+    fast = search("padre", "meddea", "l0", **span)
+    monkeypatch.setenv("SOC_WORKSPACE__CATALOG__URL", f"s3://soc-workspace-scratch/{tmp_path.name}")
+    fs.makedirs("soc-workspace-scratch", exist_ok=True)
+    clear_cache()
+    build("padre-meddea", progress=False)
+    fs.rm(f"soc-workspace-scratch/{tmp_path.name}/padre-meddea/catalog/manifest.json")
+    clear_cache()
+    slow = search("padre", "meddea", "l0", **span)  # through catalog.json and the CSV files
+    assert list(slow["url"]) == list(fast["url"])
+    assert list(slow["stop"]) == list(fast["stop"])
+    clear_cache()
 
 
 @pytest.mark.integration

@@ -28,6 +28,7 @@ from .datasets import (
     Dataset,
     Skipped,
     StoredObject,
+    dataset_for,
     finish_table,
     group_objects,
 )
@@ -39,7 +40,15 @@ from .index import (
     publish,
     read_parquet_table,
 )
-from .location import CATALOG_JSON, PREFIX, SKIPPED, IndexLocation, IndexWriter, locate
+from .location import (
+    CATALOG_JSON,
+    PREFIX,
+    SKIPPED,
+    IndexLocation,
+    IndexWriter,
+    check_index_write,
+    locate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +142,6 @@ def _build_one(
 ) -> BuildReport:
     writer = _writer(location, operator, settings, options)
     # Check the write is allowed before spending a scan on it.
-    from .location import check_index_write
-
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
     previous = load_manifest(location)
     objects = list(scan(location, progress=progress))
@@ -215,8 +222,6 @@ def _stored(location: IndexLocation, found: dict[str, dict[str, Any]]) -> Iterat
 
 def _prefixes(objects: Iterable[StoredObject]) -> dict[str, list[str]]:
     """The folders (``level/`` or ``level/descriptor/``) each dataset's files live under."""
-    from .datasets import dataset_for
-
     found: dict[str, set[str]] = {}
     for obj in objects:
         try:
@@ -252,6 +257,7 @@ def update(
     settings = settings or load_settings()
     location = locate(bucket, settings, storage_options)
     writer = _writer(location, operator, settings, storage_options)
+    check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
     for _attempt in range(3):
         previous = load_manifest(location)
         if previous is None:

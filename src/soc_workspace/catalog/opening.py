@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pandas as pd
@@ -19,21 +20,23 @@ def open_catalog_files(
     chunks: Any = _UNSET,
     errors: str = "raise",
     trim: bool = True,
-    **query: Any,
+    **arguments: Any,
 ) -> Any:
     """Open the files of a search as one xarray Dataset (lazily, with Dask).
 
     Parameters
     ----------
     files
-        A :func:`search` result (one dataset). Without it, the keyword arguments are passed
+        A :func:`search` result (one dataset). Without it, the search arguments among the
+        keywords (``mission``, ``instrument``, ``level``, ``start``, ``stop``, ...) are passed
         to :func:`search` first: ``open_catalog_files(mission="hermes", instrument="eea",
         level="l1", start="2025-06-01", stop="2025-06-02")``.
     parallel, chunks, errors
-        Passed to :func:`soc_workspace.open_mfdataset`.
+        Passed to :func:`soc_workspace.open_mfdataset`, as are its other keywords
+        (``variables``, ``hdu``, ``progress``, ``storage_options``).
     trim
-        Keep only the times within ``start``/``stop`` of the query (files overlap the range,
-        so their first and last records may lie outside it).
+        Keep only the times within ``start``/``stop`` (files overlap the range, so their
+        first and last records may lie outside it).
 
     Raises
     ------
@@ -41,14 +44,19 @@ def open_catalog_files(
         When nothing was found, or the files belong to more than one dataset (they would not
         concatenate): the message lists the datasets to choose from.
     """
+    query = {k: v for k, v in arguments.items() if k in _SEARCH_ARGUMENTS}
+    options = {k: v for k, v in arguments.items() if k not in _SEARCH_ARGUMENTS}
+    if "storage_options" in query:
+        options["storage_options"] = query["storage_options"]
     if files is None:
         files = search(**query)
         what = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
-    elif query:
-        raise TypeError(
-            f"give either a search result or search arguments, not both (got {sorted(query)})"
-        )
     else:
+        extra = sorted(set(query) - {"start", "stop", "storage_options"})
+        if extra:
+            raise TypeError(
+                f"give either a search result or search arguments, not both (got {extra})"
+            )
         what = "the given search result"
     if not isinstance(files, pd.DataFrame) or "url" not in files:
         raise TypeError("open_catalog_files takes a search result: a DataFrame with a 'url' column")
@@ -63,13 +71,16 @@ def open_catalog_files(
             "{d: open_catalog_files(f) for d, f in files.groupby('dataset')}"
         )
     open_mfdataset = _open_mfdataset()
-    options: dict[str, Any] = {"parallel": parallel, "errors": errors}
+    options.update(parallel=parallel, errors=errors)
     if chunks is not _UNSET:
         options["chunks"] = chunks
     data = open_mfdataset(files, **options)
     if trim and (query.get("start") is not None or query.get("stop") is not None):
         data = _trim(data, query.get("start"), query.get("stop"))
     return data
+
+
+_SEARCH_ARGUMENTS = frozenset(inspect.signature(search).parameters)
 
 
 def _open_mfdataset() -> Any:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Settings, load_settings, user_config_file
-from ..missions import MISSIONS, Mission, bucket_for, get_mission, parse_bucket
+from ..missions import MISSIONS, Mission, bucket_for, get_mission
 from . import cloudcatalog
 from .datasets import TABLE_SCHEMA, Dataset
 from .index import ROW_GROUP_ROWS, CatalogError, dataset_from_manifest, parse_manifest
@@ -379,19 +379,33 @@ def _from_catalog_json(location: IndexLocation, data: bytes) -> _BucketIndex:
             level=None,
             filetype=str(entry.get("filetype", "other")),
         )
-        meta = _soc_dataset(location, meta)
+        meta = _soc_dataset(meta)
         datasets[entry["id"]] = _DatasetIndex(meta, years, first, last)
     generation = str(doc.get("modificationDate") or time.time())
     return _BucketIndex(location, "cloudcatalog", datasets, generation)
 
 
-def _soc_dataset(location: IndexLocation, meta: Dataset) -> Dataset:
-    """For a SOC bucket read through its catalog.json: mission and instrument from the bucket."""
-    try:
-        owner = parse_bucket(location.bucket)
-    except ValueError:
-        return meta
-    return Dataset(meta.id, owner.mission, owner.instrument, None, filetype=meta.filetype)
+def _soc_dataset(meta: Dataset) -> Dataset:
+    """Mission, instrument, level, ... of a SOC dataset id read from a catalog.json.
+
+    Ids of other catalogs (a HelioCloud bucket) are kept as they are.
+    """
+    for m in sorted(MISSIONS.values(), key=lambda m: -len(m.name)):
+        if not meta.id.startswith(m.name + "_"):
+            continue
+        parts = meta.id[len(m.name) + 1 :].split("_")
+        try:
+            inst = m.instrument(parts[0])
+        except ValueError:
+            return meta
+        if len(parts) < 2 or parts[1].removesuffix("test") not in m.levels:
+            return meta
+        level = parts[1].removesuffix("test")
+        descriptor = parts[2] if len(parts) > 2 else None
+        mode = parts[3] if len(parts) > 3 else None
+        test = parts[1].endswith("test") and parts[1] != level
+        return Dataset(meta.id, m.name, inst.name, level, descriptor, mode, test, meta.filetype)
+    return meta
 
 
 # -- year files ------------------------------------------------------------------------------
@@ -765,6 +779,7 @@ def list_datasets(
                 "level": _level_of(meta),
                 "descriptor": meta.descriptor,
                 "mode": meta.mode,
+                "filetype": meta.filetype,
                 "start": pd.Timestamp(start, unit="ms", tz="UTC") if start is not None else pd.NaT,
                 "stop": pd.Timestamp(stop, unit="ms", tz="UTC") if stop is not None else pd.NaT,
                 "years": f"{ds.first_year}-{ds.last_year}",
@@ -779,6 +794,7 @@ def list_datasets(
         "level",
         "descriptor",
         "mode",
+        "filetype",
         "start",
         "stop",
         "years",
