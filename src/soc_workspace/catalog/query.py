@@ -267,6 +267,7 @@ _CACHE = _Cache()
 def clear_cache(*, disk: bool = False, settings: Settings | None = None) -> None:
     """Forget every index read in this process (and with ``disk=True`` the local file cache)."""
     _CACHE.clear()
+    _LOCATIONS.clear()
     if disk:
         import shutil
 
@@ -283,7 +284,7 @@ def _load_indexes(
     out: dict[str, _BucketIndex | Exception | None] = {}
     stale: list[IndexLocation] = []
     for bucket in buckets:
-        location = locate(bucket, settings, options)
+        location = _locate(bucket, settings, options)
         key = location.root
         if key in _CACHE.indexes and now - _CACHE.index_time[key] < max_age:
             out[bucket] = _CACHE.indexes[key]
@@ -320,6 +321,19 @@ def _load_indexes(
             else:
                 out[loc.bucket] = data
     return out
+
+
+_LOCATIONS: dict[tuple[str, int], tuple[Settings, IndexLocation]] = {}
+
+
+def _locate(bucket: str, settings: Settings, options: dict[str, Any] | None) -> IndexLocation:
+    """:func:`locate`, remembered per settings object (making a filesystem costs time)."""
+    if options:
+        return locate(bucket, settings, options)
+    known = _LOCATIONS.get((bucket, id(settings)))
+    if known is None or known[0] is not settings:
+        known = _LOCATIONS[(bucket, id(settings))] = (settings, locate(bucket, settings))
+    return known[1]
 
 
 def _no_such_bucket(err: Any) -> bool:
@@ -699,7 +713,8 @@ def search(
         return empty_result()
     # Datasets come in id order and each one's pieces in start order: no sort needed.
     result = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    return result.to_pandas()
+    # One chunk per column and no block consolidation: the fastest way to pandas here.
+    return result.combine_chunks().to_pandas(split_blocks=True)
 
 
 def _years_needed(ds: _DatasetIndex, span: _Range) -> list[int]:
