@@ -213,9 +213,7 @@ def soc_store(tmp_path_factory):
         for name, value in env.items():
             mp.setenv(name, value)
         clear_cache()
-        reports = {
-            r.bucket: r for b in ("hermes-eea", "padre-meddea") for r in build(b, progress=False)
-        }
+        reports = {r.bucket: r for b in sorted(objects) for r in build(b, progress=False)}
         yield fs, reports
         clear_cache()
     proc.terminate()

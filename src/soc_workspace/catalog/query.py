@@ -302,7 +302,7 @@ def _load_indexes(
         elif isinstance(data, FileNotFoundError) or data is None:
             fallback.append(loc)
         else:
-            out[loc.bucket] = data  # an error: reported by the caller
+            out[loc.bucket] = _unreadable(loc, data)  # reported by the caller
     if fallback:
         docs = fs.cat([loc.path(CATALOG_JSON) for loc in fallback], on_error="return")
         for loc in fallback:
@@ -319,8 +319,15 @@ def _load_indexes(
                         f"{loc.bucket}`"
                     )
             else:
-                out[loc.bucket] = data
+                out[loc.bucket] = _unreadable(loc, data)
     return out
+
+
+def _unreadable(location: IndexLocation, err: Any) -> CatalogError:
+    return CatalogError(
+        f"{location.root}: its index cannot be read ({type(err).__name__}: {err}); check the "
+        "store settings and your access to the bucket"
+    )
 
 
 _LOCATIONS: dict[tuple[str, int], tuple[Settings, IndexLocation]] = {}
@@ -605,7 +612,7 @@ def _selected(
             if explicit:
                 raise index
             warnings.warn(
-                f"s3://{name}: {index} — its files are not in this result",
+                f"{index} — its files are not in this result",
                 CatalogWarning,
                 stacklevel=3,
             )
