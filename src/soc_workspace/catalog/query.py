@@ -759,12 +759,20 @@ def _result_table(ds: Dataset, table: pa.Table) -> pa.Table:
         "stop": table.column("stop"),
         "version": table.column("version"),
         "latest": table.column("latest"),
-        "filename": pc.replace_substring_regex(url, pattern=".*/", replacement=""),
+        "filename": _filenames(url),
         "filesize": table.column("filesize"),
         "etag": table.column("etag"),
         "url": url,
     }
     return pa.table(columns)
+
+
+def _filenames(urls: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The last part of each URL."""
+    if urls.null_count or not pc.all(pc.match_substring(urls, "/")).as_py():
+        return pc.replace_substring_regex(urls, pattern=".*/", replacement="")
+    parts = pc.split_pattern(urls, pattern="/", max_splits=1, reverse=True)
+    return pc.list_element(parts, 1)  # 4x faster than the regular expression
 
 
 def empty_result() -> pd.DataFrame:
