@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Show our warnings as plain 'warning: ...' lines, not as Python source locations."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                click.secho(f"warning: {warning.message}", fg="yellow", err=True)
+
 
 _OPERATOR_HELP = (
     "I am the SOC operator: allow writing the index (catalog.json, catalog/...) into SOC "
@@ -125,18 +141,19 @@ def search(
     """Find files by mission, instrument, level and time range."""
     from . import search as search_files
 
-    found = search_files(
-        mission,
-        instrument,
-        level,
-        start,
-        stop,
-        descriptor,
-        version,
-        dataset=dataset,
-        bucket=bucket,
-        env=env,
-    )
+    with _warnings_as_lines():
+        found = search_files(
+            mission,
+            instrument,
+            level,
+            start,
+            stop,
+            descriptor,
+            version,
+            dataset=dataset,
+            bucket=bucket,
+            env=env,
+        )
     if fmt == "csv":
         found.to_csv(sys.stdout, index=False)
     elif fmt == "json":
@@ -202,21 +219,24 @@ def datasets(
     env: str | None,
 ) -> None:
     """List the datasets in the catalogs, with their time spans."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
     from . import list_datasets
 
-    found = list_datasets(mission, instrument, level, bucket=bucket, env=env)
+    with _warnings_as_lines():
+        found = list_datasets(mission, instrument, level, bucket=bucket, env=env)
     console = Console()
     if found.empty:
         console.print("no datasets found")
         return
     table = Table(header_style="bold")
-    for column in ("dataset", "start", "stop", "bucket"):
-        table.add_column(column)
+    for column in ("dataset", "first file", "last file ends", "files", "bucket"):
+        table.add_column(column, justify="right" if column == "files" else "left")
     for row in found.itertuples():
-        table.add_row(row.dataset, _day(row.start), _day(row.stop), row.bucket)
+        files = "" if pd.isna(row.files) else f"{int(row.files):,}"
+        table.add_row(row.dataset, _day(row.start), _day(row.stop), files, row.bucket)
     console.print(table)
 
 

@@ -134,6 +134,7 @@ class _DatasetIndex:
     years: dict[int, _YearRef]
     first_year: int
     last_year: int
+    files: int | None = None  # newest versions; unknown for CloudCatalog indexes
 
 
 @dataclass
@@ -370,7 +371,9 @@ def _from_manifest(location: IndexLocation, data: bytes) -> _BucketIndex:
             )
             for y, ref in entry["years"].items()
         }
-        datasets[ds_id] = _DatasetIndex(dataset_from_manifest(entry), years, min(years), max(years))
+        datasets[ds_id] = _DatasetIndex(
+            dataset_from_manifest(entry), years, min(years), max(years), entry.get("latest_files")
+        )
     return _BucketIndex(location, "soc", datasets, manifest["generation"])
 
 
@@ -812,6 +815,7 @@ def list_datasets(
                 "filetype": meta.filetype,
                 "start": pd.Timestamp(start, unit="ms", tz="UTC") if start is not None else pd.NaT,
                 "stop": pd.Timestamp(stop, unit="ms", tz="UTC") if stop is not None else pd.NaT,
+                "files": ds.files,
                 "years": f"{ds.first_year}-{ds.last_year}",
                 "bucket": index.location.bucket,
                 "index": index.location.root,
@@ -827,6 +831,7 @@ def list_datasets(
         "filetype",
         "start",
         "stop",
+        "files",
         "years",
         "bucket",
         "index",
