@@ -562,7 +562,7 @@ def test_cli_search_build_and_datasets(soc_store):
     )
     assert result.exit_code == 0, result.output
     assert "padre_meddea_l0_spectrum_20250601T040000_v1.0.0.fits" in result.output
-    assert "3 file(s) in 1 dataset(s)" in result.output
+    assert "3 file(s) of padre_meddea_l0_spectrum" in result.output
     urls = runner.invoke(
         cli, ["catalog", "search", "--dataset", "padre_meddea_l1", "--format", "urls"]
     )

@@ -174,13 +174,14 @@ def _table(found, limit: int) -> None:  # type: ignore[no-untyped-def]
         console.print("no files found")
         return
     shown = found if limit <= 0 else found.head(limit)
+    several = found["dataset"].nunique() > 1
     table = Table(show_lines=False, header_style="bold")
-    for column in ("dataset", "start", "stop", "version", "size"):
+    for column in ("dataset", "start", "stop", "version", "size")[0 if several else 1 :]:
         table.add_column(column, justify="right" if column == "size" else "left", no_wrap=True)
     table.add_column("filename", overflow="fold")  # never cut a name short
     for row in shown.itertuples():
         table.add_row(
-            row.dataset,
+            *([row.dataset] if several else []),
             f"{row.start:%Y-%m-%d %H:%M:%S}",
             f"{row.stop:%Y-%m-%d %H:%M:%S}",
             row.version or "",
@@ -190,8 +191,9 @@ def _table(found, limit: int) -> None:  # type: ignore[no-untyped-def]
     console.print(table)
     more = f" (first {len(shown)} shown; --limit 0 for all)" if len(shown) < len(found) else ""
     datasets = found["dataset"].nunique()
+    where = f"{datasets} datasets" if several else found["dataset"].iloc[0]
     console.print(
-        f"{len(found)} file(s) in {datasets} dataset(s), {_size(int(found['filesize'].sum()))}"
+        f"{len(found)} file(s) of {where}, {_size(int(found['filesize'].sum()))}"
         f"{more}; --format urls for their URLs"
     )
 

@@ -622,7 +622,11 @@ def _selected(
             continue
         if index is None:
             if explicit:
-                raise CatalogError(f"bucket {name!r} does not exist at the configured store")
+                where = settings.store.resolved_endpoint_url or "AWS S3"
+                raise CatalogError(
+                    f"bucket {name!r} does not exist at {where} (settings: store.endpoint_url, "
+                    "environment)"
+                )
             continue  # no such bucket: it holds no files
         for ds in index.datasets.values():
             meta = ds.dataset
