@@ -8,15 +8,17 @@ and a parquet copy that ``search`` reads); ``search`` finds files without listin
 ``open_catalog_files`` reads a search result into xarray. See docs/catalogs.md.
 """
 
-from .build import BuildReport, build, keys_from_text, update
+from .build import BuildReport, build, update
 from .cloudcatalog import IndexFormatWarning
 from .datasets import Dataset, dataset_for
-from .index import CatalogError
+from .discover import keys_from_text
+from .index import CatalogError, CatalogWarning
 from .location import IndexLocation, locate
 from .opening import open_catalog_files
-from .query import RESULT_COLUMNS, CatalogWarning, clear_cache, list_datasets, search
+from .query import RESULT_COLUMNS, list_datasets, search
+from .sources import clear_cache
 
-open = open_catalog_files
+open = open_catalog_files  # soc_workspace.catalog.open(...), the name the issue gives
 
 __all__ = [
     "RESULT_COLUMNS",

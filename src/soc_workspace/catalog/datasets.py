@@ -53,6 +53,11 @@ class Dataset:
     filetype: str = "other"  # CloudCatalog's word for the file format: cdf, fits, binary, ...
 
     @property
+    def full_level(self) -> str | None:
+        """The level as file names write it: ``l0``, or ``l0test`` for test products."""
+        return None if self.level is None else self.level + ("test" if self.test else "")
+
+    @property
     def title(self) -> str:
         if self.mission is None:
             return self.id

@@ -34,6 +34,10 @@ class CatalogError(RuntimeError):
     """An index is missing, damaged or cannot be read; the message says which and what to do."""
 
 
+class CatalogWarning(UserWarning):
+    """Part of a search could not be answered (a bucket without an index, ...)."""
+
+
 def csv_name(dataset_id: str, year: int) -> str:
     return f"{PREFIX}{dataset_id}_{year}.csv"
 
