@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "make_filename": "soc_workspace.missions",
     "bucket_for": "soc_workspace.missions",
     "key_for": "soc_workspace.missions",
+    "write_demo_data": "soc_workspace.demo",
     "search": "soc_workspace.catalog",
     "open_catalog_files": "soc_workspace.catalog.opening",
 }

@@ -24,17 +24,32 @@ def store() -> None:
 )
 @click.option("--host", help="Address to bind [settings: embedded_store.host, 127.0.0.1].")
 @click.option("--port", type=int, help="Port [settings: embedded_store.port; 0 = any free].")
-def serve(state_dir: Path | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--demo-days",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="If the state dir holds no objects yet, fill it with N days of demo data first.",
+)
+def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days: int) -> None:
     """Serve the embedded S3 store in the foreground until interrupted.
 
-    Writes <state-dir>/store.json with the endpoint so other commands can find it.
+    Writes <state-dir>/store.json with the endpoint so other commands can find it (after the
+    demo data, with --demo-days, is in).
     """
     from .embedded import EmbeddedStore
 
     settings = load_settings().embedded_store
     state = state_dir or settings.resolved_state_dir
     server = EmbeddedStore(state, host or settings.host, settings.port if port is None else port)
+    empty = not _holds_objects(state / "objects")
     server.start()
+    if demo_days and empty:
+        from ..demo import write_demo_data
+
+        click.echo(f"Empty store: writing {demo_days} day(s) of demo data ...")
+        report = write_demo_data(server.storage_options(), days=demo_days)
+        click.echo(report.summary())
     connection = server.write_connection_file(state / "store.json")
     click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
     click.echo(f"connection file: {connection}")
@@ -59,3 +74,7 @@ def check() -> None:
     buckets = filesystem(settings).ls("", refresh=True)
     endpoint = settings.store.resolved_endpoint_url or "AWS S3"
     click.echo(f"{endpoint} answers; {len(buckets)} bucket(s): {', '.join(buckets) or '(none)'}")
+
+
+def _holds_objects(objects: Path) -> bool:
+    return objects.is_dir() and any(p.is_file() for p in objects.rglob("*"))

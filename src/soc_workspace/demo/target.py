@@ -1,0 +1,83 @@
+"""Where demo data may go: only a test store on this machine, unless the caller insists.
+
+Demo files go into the SOC's own instrument bucket names (``hermes-eea``, ``padre-meddea``, ...)
+so that every part of the workspace finds them where it finds real data. That is only safe in a
+store of our own: writes go to an endpoint on loopback (127.0.0.0/8, ::1, localhost), or to a
+remote test store the caller names explicitly with ``allow_remote=True``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class RemoteStoreError(ValueError):
+    """Demo data was about to be written to a store that may hold real SOC data."""
+
+
+def is_loopback(endpoint_url: str) -> bool:
+    """True when the endpoint's host is this machine's loopback interface."""
+    host = urlsplit(endpoint_url).hostname
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if host.lower() == "localhost":
+        return True
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def check_test_store(storage_options: dict[str, Any], allow_remote: bool = False) -> str:
+    """Return the endpoint of ``storage_options``; refuse one that is not on loopback.
+
+    Raises :class:`RemoteStoreError` saying what to do instead.
+    """
+    endpoint = storage_options.get("endpoint_url") or (
+        storage_options.get("client_kwargs") or {}
+    ).get("endpoint_url")
+    if endpoint and is_loopback(endpoint):
+        return endpoint
+    where = endpoint or "AWS S3 (no endpoint_url configured)"
+    if allow_remote:
+        return where
+    raise RemoteStoreError(
+        f"refusing to write demo data to {where}: demo files take the SOC's instrument bucket "
+        "names (hermes-eea, padre-meddea, ...), so they are written only to a test store on this "
+        "machine (an endpoint on 127.0.0.1 or localhost). Start one with `soc-workspace store "
+        "serve` and pass its endpoint (--store http://127.0.0.1:PORT), or write files locally "
+        "with --out DIR. If the endpoint really is a test store, pass allow_remote=True "
+        "(--allow-remote-store)."
+    )
+
+
+def options_for_endpoint(endpoint_url: str) -> dict[str, Any]:
+    """s3fs options for an explicitly named endpoint, with the configured credentials.
+
+    A store on loopback with no credentials configured (the embedded moto store accepts any)
+    gets the embedded store's placeholder keys, so boto3 does not fail looking for some.
+    """
+    import botocore.session
+
+    from ..store import storage_options
+    from ..store.embedded import ACCESS_KEY, SECRET_KEY
+
+    options = storage_options()
+    options["endpoint_url"] = endpoint_url
+    options.setdefault("config_kwargs", {})["s3"] = {"addressing_style": "path"}
+    has_credentials = (
+        options.get("anon")
+        or options.get("profile")
+        or botocore.session.Session().get_credentials()
+    )
+    if not has_credentials and is_loopback(endpoint_url):
+        options.update(key=ACCESS_KEY, secret=SECRET_KEY)
+    return options
