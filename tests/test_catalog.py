@@ -598,3 +598,79 @@ def test_search_of_unindexed_buckets_says_so(embedded_store, monkeypatch):
         assert search("hermes", env="dev").empty
     assert any("dev-hermes-merit" in str(w.message) for w in caught)
     clear_cache()
+
+
+# -- demo data: the acceptance test -------------------------------------------------------------
+
+DEMO_DAY = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo_dev(soc_store):
+    """One day of real demo data in the dev buckets of the module's store, indexed."""
+    from soc_workspace.demo import write_demo_data
+
+    fs, _ = soc_store
+    report = write_demo_data(days=1, start=DEMO_DAY.date(), env="dev", progress=False)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["catalog", "build", "-m", "hermes", "-m", "padre", "--env", "dev", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    clear_cache()
+    return fs, report
+
+
+def _newest_of_the_day(objects, day: datetime) -> set[str]:
+    """The store's objects of one day, newest version of each file (from the demo report)."""
+    newest: dict[tuple, tuple] = {}
+    for bucket, key, _size in objects:
+        info = parse_key(key).file
+        if not day <= info.time < day + timedelta(days=1):
+            continue
+        identity = (bucket, dataset_for(parse_key(key)).id, info.time)
+        version = tuple(int(p) for p in re.findall(r"\d+", info.version or "0"))
+        if identity not in newest or version > newest[identity][0]:
+            newest[identity] = (version, f"s3://{bucket}/{key}")
+    return {url for _, url in newest.values()}
+
+
+@pytest.mark.integration
+def test_demo_day_is_exactly_its_newest_files(demo_dev):
+    fs, report = demo_dev
+    listed = set()  # what the store really holds (the test lists; searches do not)
+    for bucket in {b for b, _, _ in report.objects}:
+        for path, info in fs.find(bucket, detail=True).items():
+            key = path.split("/", 1)[1]
+            if not key.startswith("catalog"):
+                listed.add((bucket, key, info["size"]))
+    assert listed == set(report.objects)
+    expected = _newest_of_the_day(listed, DEMO_DAY)
+    found = search(start=DEMO_DAY, stop=DEMO_DAY + timedelta(days=1), env="dev")
+    assert set(found["url"]) == expected
+    assert len(found) == len(expected)  # each file once
+    assert found["latest"].all()
+    reprocessed = found[found["version"] == "1.0.1"]
+    assert len(reprocessed) >= 2  # the demo's reprocessed hours, found in their newest version
+    history = search(
+        "hermes",
+        "merit",
+        "l1",
+        DEMO_DAY + timedelta(hours=2),
+        DEMO_DAY + timedelta(hours=3),
+        version="all",
+        env="dev",
+    )
+    assert list(history["version"]) == ["1.0.0", "1.0.1"]
+    # the day before and the day after hold nothing
+    assert search(start=DEMO_DAY - timedelta(days=1), stop=DEMO_DAY, env="dev").empty
+    assert set(
+        search(
+            "padre",
+            "meddea",
+            "l0",
+            DEMO_DAY + timedelta(hours=5),
+            DEMO_DAY + timedelta(hours=7),
+            env="dev",
+        )["start"].dt.hour
+    ) == {4, 6}

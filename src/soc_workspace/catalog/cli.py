@@ -40,7 +40,13 @@ def catalog() -> None:
 
 @catalog.command()
 @click.option("--bucket", "-b", "buckets", multiple=True, help="Bucket to index (repeatable).")
-@click.option("--mission", "-m", help="Index every instrument bucket of this mission.")
+@click.option(
+    "--mission",
+    "-m",
+    "missions",
+    multiple=True,
+    help="Index every instrument bucket of this mission (repeatable).",
+)
 @click.option(
     "--env",
     type=click.Choice(["prod", "dev"]),
@@ -49,17 +55,24 @@ def catalog() -> None:
 @click.option("--operator", is_flag=True, help=_OPERATOR_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def build(
-    buckets: tuple[str, ...], mission: str | None, env: str | None, operator: bool, quiet: bool
+    buckets: tuple[str, ...],
+    missions: tuple[str, ...],
+    env: str | None,
+    operator: bool,
+    quiet: bool,
 ) -> None:
-    """Scan buckets once and write their index beside the data."""
+    """Scan buckets once and write their index beside the data.
+
+    After seeding a local store with demo data: soc-workspace catalog build -m hermes -m padre
+    """
     from . import build as build_index
 
-    if not buckets and not mission:
-        raise click.UsageError("give --bucket B (repeatable) or --mission M")
+    if not buckets and not missions:
+        raise click.UsageError("give --bucket B or --mission M (both repeatable)")
     reports = []
     for bucket in buckets:
         reports += build_index(bucket, operator=operator, progress=not quiet)
-    if mission:
+    for mission in missions:
         reports += build_index(mission=mission, env=env, operator=operator, progress=not quiet)
     if not reports:
         click.echo("no bucket to index (the mission's buckets do not exist at this store)")
