@@ -3,9 +3,6 @@ raw packets read with ccsdspy, determinism, the store path and the command line.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +17,7 @@ import s3fs
 from astropy.io import fits
 from cdflib.xarray import cdf_to_xarray
 from click.testing import CliRunner
+from conftest import serve_store
 
 from soc_workspace.demo import RemoteStoreError, generate_files, is_loopback, write_demo_data
 from soc_workspace.demo.cli import demo_data
@@ -483,22 +481,7 @@ def test_cli_refuses_a_remote_store(capsys):
 def test_store_serve_fills_an_empty_state_dir_once(tmp_path):
     state = tmp_path / "state"
 
-    def serve() -> tuple[subprocess.Popen, dict]:
-        connection = state / "store.json"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir",
-             str(state), "--demo-days", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while not connection.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"store did not start: {proc.stdout.read()}")
-            time.sleep(0.1)
-        return proc, json.loads(connection.read_text())
-
-    proc, info = serve()
+    proc, info = serve_store(state, "--demo-days", "1", timeout=180)
     try:
         fs = s3fs.S3FileSystem(
             endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
@@ -511,7 +494,7 @@ def test_store_serve_fills_an_empty_state_dir_once(tmp_path):
         output = proc.communicate(timeout=30)[0]
     assert "writing 1 day(s) of demo data" in output
 
-    proc, info = serve()
+    proc, info = serve_store(state, "--demo-days", "1", timeout=180)
     proc.terminate()
     output = proc.communicate(timeout=30)[0]
     assert "demo data" not in output  # not empty any more: nothing written

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import s3fs
+from conftest import serve_store
 
 from soc_workspace.store import (
     EmbeddedStore,
@@ -72,24 +68,6 @@ def test_only_one_embedded_store_per_process(embedded_store):
         EmbeddedStore(None).start()
 
 
-def _serve(state: Path) -> tuple[subprocess.Popen, dict]:
-    """Start `soc-workspace store serve` as a real process; return it and its connection file."""
-    connection = state / "store.json"
-    connection.unlink(missing_ok=True)  # a crashed server leaves its file behind
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while not connection.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"store did not start: {proc.stdout.read().decode()}")
-        time.sleep(0.05)
-    return proc, json.loads(connection.read_text())
-
-
 def _client(info: dict) -> s3fs.S3FileSystem:
     return s3fs.S3FileSystem(
         endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
@@ -99,7 +77,7 @@ def _client(info: dict) -> s3fs.S3FileSystem:
 @pytest.mark.integration
 def test_objects_survive_a_restart_and_a_crash(tmp_path):
     state = tmp_path / "state"
-    proc, info = _serve(state)
+    proc, info = serve_store(state)
     try:
         assert info["endpoint_url"].startswith("http://127.0.0.1:")
         fs = _client(info)
@@ -117,7 +95,7 @@ def test_objects_survive_a_restart_and_a_crash(tmp_path):
         proc.wait(timeout=20)
     assert not (state / "store.json").exists()
 
-    proc, info = _serve(state)
+    proc, info = serve_store(state)
     try:
         fs = _client(info)
         assert fs.cat("soc-workspace-scratch/alice/notes.txt") == b"keep me"
@@ -130,7 +108,7 @@ def test_objects_survive_a_restart_and_a_crash(tmp_path):
         proc.kill()  # a crash: no clean shutdown
         proc.wait(timeout=20)
 
-    proc, info = _serve(state)
+    proc, info = serve_store(state)
     try:
         assert _client(info).cat("soc-workspace-scratch/alice/after-crash.txt") == b"acknowledged"
     finally:
