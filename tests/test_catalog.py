@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import time
 import warnings
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +16,7 @@ import pandas as pd
 import pytest
 import s3fs
 from click.testing import CliRunner
-from conftest import shared_files
+from conftest import serve_store, shared_files
 
 from soc_workspace.catalog import (
     CatalogError,
@@ -182,20 +179,8 @@ def _objects() -> dict[str, dict[str, bytes]]:
 @pytest.fixture(scope="module")
 def soc_store(tmp_path_factory):
     """A real store process with SOC objects; settings and boto3 point at it."""
-    state = tmp_path_factory.mktemp("catalog-store")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    connection = state / "store.json"
-    deadline = time.monotonic() + 30
-    while not connection.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"store did not start: {proc.stdout.read().decode()}")
-        time.sleep(0.05)
-    endpoint = json.loads(connection.read_text())["endpoint_url"]
+    proc, info = serve_store(tmp_path_factory.mktemp("catalog-store"))
+    endpoint = info["endpoint_url"]
     env = {
         "AWS_ENDPOINT_URL_S3": endpoint,
         "AWS_ACCESS_KEY_ID": "k",
