@@ -322,19 +322,6 @@ def list_datasets(
                 "index": index.location.root,
             }
         )
-    columns = [
-        "dataset",
-        "mission",
-        "instrument",
-        "level",
-        "descriptor",
-        "mode",
-        "filetype",
-        "start",
-        "stop",
-        "files",
-        "years",
-        "bucket",
-        "index",
-    ]
+    names = RESULT_COLUMNS[:6]  # dataset ... mode, as in search results
+    columns = [*names, "filetype", "start", "stop", "files", "years", "bucket", "index"]
     return pd.DataFrame(rows, columns=columns).sort_values("dataset", ignore_index=True)
