@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import s3fs
 from click.testing import CliRunner
-from conftest import serve_store, shared_files
+from conftest import PROJECT_ROOT, serve_store, shared_files
 
 from soc_workspace.catalog import (
     CatalogError,
@@ -659,3 +659,19 @@ def test_demo_day_is_exactly_its_newest_files(demo_dev):
             env="dev",
         )["start"].dt.hour
     ) == {4, 6}
+
+
+@pytest.mark.integration
+def test_committed_catalogs_cover_the_demo_datasets(demo_dev):
+    import intake
+
+    folder = PROJECT_ROOT / "catalogs"
+    files = {p.name: p for p in folder.glob("*.yaml")}
+    top = intake.from_yaml_file(str(files["soc.yaml"]))
+    assert {f"{m}.yaml" for m in top} | {"soc.yaml"} == set(files)  # nothing unreachable
+    entries = {name for m in top for name in top[m].read()}
+    products = list_datasets(env="dev")
+    products = products[products["filetype"].isin(["cdf", "fits"])]
+    assert entries == set(products["dataset"])
+    reader = top["hermes"].read()["hermes_merit_l1"]
+    assert reader.kwargs["dataset"] == "hermes_merit_l1"

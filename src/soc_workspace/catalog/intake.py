@@ -117,8 +117,6 @@ def dataset_entry(row: pd.Series, envs: list[str]) -> ReaderDescription:
         "descriptor": row["descriptor"],
         "mode": row["mode"],
         "environments": envs,
-        "first_file": _iso(row["start"]),
-        "last_file_ends": _iso(row["stop"]),
     }
     return entry
 
@@ -128,10 +126,6 @@ def _title(row: pd.Series) -> str:
     parts = [row["mission"].upper(), inst.full_name, str(row["level"])]
     parts += [str(p) for p in (row["descriptor"], row["mode"]) if p]
     return " ".join(parts)
-
-
-def _iso(value: Any) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_catalogs(envs: Iterable[str] = ("prod", "dev")) -> dict[str, Catalog]:
