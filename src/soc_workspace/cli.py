@@ -20,6 +20,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "soc_workspace.catalog.cli:catalog",
         "Build, update and search the file catalogs beside the data.",
     ),
+    "up": (
+        "soc_workspace.local.cli:up",
+        "Start the workspace on this machine (hub, gateway, store).",
+    ),
+    "down": ("soc_workspace.local.cli:down", "Stop the workspace on this machine."),
+    "status": ("soc_workspace.local.cli:status", "Say what of the workspace runs."),
+    "setup": (
+        "soc_workspace.local.cli:setup",
+        "Install what `up` needs besides Python (configurable-http-proxy).",
+    ),
     "demo-data": (
         "soc_workspace.demo.cli:demo_data",
         "Write realistic demo SOC files into a store.",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,6 +104,102 @@ class EmbeddedStoreSettings(_Section):
         return _xdg("XDG_DATA_HOME", ".local/share") / "soc-workspace" / "store"
 
 
+_MEMORY_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_memory(value: str | int, setting: str = "memory") -> int:
+    """Bytes in ``"8G"``, ``"2 G"``, ``"512M"``: binary units K, M, G, T, as dask-gateway reads.
+
+    >>> parse_memory("2 G")
+    2147483648
+    """
+    if isinstance(value, int):
+        return value
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if text[-1:] in _MEMORY_UNITS:
+            return int(float(text[:-1]) * _MEMORY_UNITS[text[-1]])
+        return int(float(text))
+    except ValueError:
+        raise ValueError(
+            f"{setting} = {value!r} is not an amount of memory: expected a number with a unit "
+            'K, M, G or T, e.g. "8 G"'
+        ) from None
+
+
+def _memory(value: str | None, info: ValidationInfo) -> str | None:
+    if value is not None:
+        parse_memory(value, info.field_name or "memory")
+    return value
+
+
+class WorkspaceSettings(_Section):
+    state_dir: str
+    host: str
+    port: int = Field(ge=0, le=65535)
+    isolation: Literal["personal", "multi-user"]
+    demo_days: int = Field(ge=0)
+    start_timeout: float = Field(gt=0)
+
+    @property
+    def resolved_state_dir(self) -> Path:
+        if self.state_dir:
+            return Path(self.state_dir).expanduser().absolute()
+        return (_xdg("XDG_DATA_HOME", ".local/share") / "soc-workspace").absolute()
+
+
+class ProfileSettings(_Section):
+    display_name: str
+    description: str = ""
+    cpu_limit: float | None = Field(default=None, gt=0)
+    mem_limit: str | None = None
+
+    _check_memory = field_validator("mem_limit")(_memory)
+
+
+class HubSettings(_Section):
+    authenticator: Literal["native", "shared-password"]
+    admin_user: str = Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    open_signup: bool
+    minimum_password_length: int = Field(ge=1)
+    shared_password: str
+    default_url: str
+    server_idle_timeout: float = Field(ge=0)
+    start_timeout: float = Field(gt=0)
+    http_timeout: float = Field(gt=0)
+    concurrent_spawn_limit: int = Field(ge=0)
+    profiles: dict[str, ProfileSettings] = Field(min_length=1)
+
+    @field_validator("shared_password")
+    @classmethod
+    def _long_enough(cls, password: str) -> str:
+        if password and len(password) < 8:
+            raise ValueError("hub.shared_password must have 8 characters or more")
+        return password
+
+
+class GroupLimits(_Section):
+    max_workers: int | None = Field(default=None, ge=0)
+    max_cores: float | None = Field(default=None, gt=0)
+    max_memory: str | None = None
+    max_clusters_per_user: int | None = Field(default=None, ge=0)
+
+    _check_memory = field_validator("max_memory")(_memory)
+
+
+class GatewaySettings(_Section):
+    worker_cores: int = Field(ge=1)
+    worker_memory: str
+    max_workers: int = Field(ge=0)
+    max_cores: float = Field(gt=0)
+    max_memory: str
+    max_clusters_per_user: int = Field(ge=0)
+    idle_timeout: float = Field(ge=0)
+    group_limits: dict[str, GroupLimits]
+
+    _check_memory = field_validator("worker_memory", "max_memory")(_memory)
+
+
 class Settings(BaseSettings):
     """All settings of the workspace. Build with :func:`load_settings`."""
 
@@ -120,6 +216,9 @@ class Settings(BaseSettings):
     scratch: ScratchSettings
     catalog: CatalogSettings
     embedded_store: EmbeddedStoreSettings
+    workspace: WorkspaceSettings
+    hub: HubSettings
+    gateway: GatewaySettings
 
     @classmethod
     def settings_customise_sources(

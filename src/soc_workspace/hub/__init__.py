@@ -1,0 +1,63 @@
+"""JupyterHub and dask-gateway configuration shared by both deployments.
+
+On one machine ``soc_workspace.local`` calls these; on Kubernetes the Helm chart's drop-in
+files in ``jupyterhub_config.d`` (and the gateway's extra config) do, e.g.::
+
+    from soc_workspace.hub import GatewayService, configure_hub
+    configure_hub(c, deployment="kubernetes", gateway=GatewayService(...))
+
+Names are imported on first use: the gateway's config needs no JupyterHub import, the hub's
+no dask-gateway-server import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "USERNAME_PATTERN": "auth",
+    "WorkspaceNativeAuthenticator": "auth",
+    "configure_authenticator": "auth",
+    "configure_hub": "configure",
+    "user_environment": "environment",
+    "ClusterLimits": "gateway",
+    "ClusterLimitsMixin": "gateway",
+    "GatewayService": "gateway",
+    "LocalGateway": "gateway",
+    "cluster_options": "gateway",
+    "configure_gateway": "gateway",
+    "limits_for": "gateway",
+    "stop_clusters_hook": "gateway",
+    "stop_user_clusters": "gateway",
+    "with_cluster_limits": "gateway",
+    "apply_profile": "profiles",
+    "configure_profiles": "profiles",
+    "profiles": "profiles",
+    "GATEWAY_SERVICE": "roles",
+    "OPERATOR_SERVICE": "roles",
+    "add_gateway_service": "roles",
+    "add_operator_service": "roles",
+    "add_role": "roles",
+    "configure_roles": "roles",
+    "gateway_scope": "roles",
+    "server_token_scopes": "roles",
+    "SHARED_FOLDER": "teams",
+    "TEAMS_FOLDER": "teams",
+    "TEMPLATES_FOLDER": "teams",
+    "team_names": "teams",
+    "teams_of": "teams",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

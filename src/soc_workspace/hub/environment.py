@@ -1,0 +1,54 @@
+"""The environment of users' servers: where the gateway, the store and the catalog are.
+
+With these variables ``soc_workspace`` (settings) and ``dask_gateway.Gateway()`` (dask config)
+work in a notebook with no arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..config import Settings
+
+
+def user_environment(
+    settings: Settings,
+    *,
+    gateway_address: str,
+    gateway_proxy_address: str,
+    gateway_public_address: str | None = None,
+    store_environment: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Variables for every user's server.
+
+    Parameters
+    ----------
+    gateway_address
+        The gateway's HTTP API as the server reaches it: the hub's URL +
+        ``/services/dask-gateway``.
+    gateway_proxy_address
+        Where scheduler traffic goes, ``gateway://host:port``: the gateway's TCP proxy (the
+        hub's HTTP proxy cannot carry it).
+    gateway_public_address
+        The gateway as a browser reaches it (dashboard links). Default: ``gateway_address``.
+    store_environment
+        Extra variables for the object store, e.g. the embedded store's endpoint and keys.
+    """
+    env = {
+        "DASK_GATEWAY__ADDRESS": gateway_address,
+        "DASK_GATEWAY__PROXY_ADDRESS": gateway_proxy_address,
+        "DASK_GATEWAY__PUBLIC_ADDRESS": gateway_public_address or gateway_address,
+        "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
+        "SOC_WORKSPACE__ENVIRONMENT": settings.environment,
+        "SOC_WORKSPACE__STORE__CREDENTIALS": settings.store.credentials,
+        "SOC_WORKSPACE__STORE__REGION": settings.store.region,
+        "SOC_WORKSPACE__SCRATCH__URL": settings.scratch.url,
+    }
+    if settings.store.endpoint_url:
+        env["SOC_WORKSPACE__STORE__ENDPOINT_URL"] = settings.store.endpoint_url
+    if settings.store.profile:
+        env["SOC_WORKSPACE__STORE__PROFILE"] = settings.store.profile
+    if settings.catalog.url:
+        env["SOC_WORKSPACE__CATALOG__URL"] = settings.catalog.url
+    env.update(store_environment or {})
+    return env

@@ -1,0 +1,153 @@
+"""System users and groups for multi-user mode (needs root).
+
+Every hub user gets a system user of the same name, created by us and marked by membership
+of :data:`USERS_GROUP`; a hub user whose name is an existing account that we did not create
+(``root``, ``postgres``, ...) is refused, so nobody can run code as it. Each team has a
+system group ``socws-t-<team>``; admins are in :data:`ADMINS_GROUP`.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import subprocess
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+USERS_GROUP = "socws-users"
+ADMINS_GROUP = "socws-admins"
+TEAM_GROUP_PREFIX = "socws-t-"
+ACCOUNT_COMMENT = "soc-workspace user"
+
+# useradd/groupadd/gpasswd lock /etc/passwd and /etc/group: one change at a time per process.
+_lock = threading.Lock()
+
+
+class AccountError(PermissionError):
+    """A system account cannot be used or created for a hub user; the message says why."""
+
+
+def require_root(what: str = 'isolation = "multi-user"') -> None:
+    if os.geteuid() != 0:
+        raise AccountError(
+            f"{what} needs root: it creates a system user per hub user and runs their servers "
+            "and Dask clusters as them. Run `soc-workspace up` as root, or use "
+            'isolation = "personal" (SOC_WORKSPACE__WORKSPACE__ISOLATION=personal), where '
+            "everything runs as you."
+        )
+
+
+def team_group(team: str) -> str:
+    return TEAM_GROUP_PREFIX + team
+
+
+def is_workspace_account(name: str) -> bool:
+    """True when ``name`` is a system user that soc-workspace created."""
+    try:
+        pwd.getpwnam(name)
+        members = grp.getgrnam(USERS_GROUP).gr_mem
+    except KeyError:
+        return False
+    return name in members
+
+
+def ensure_group(name: str) -> int:
+    """The gid of system group ``name``, created when missing."""
+    with _lock:
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            _run(["groupadd", name])
+            return grp.getgrnam(name).gr_gid
+
+
+def ensure_account(name: str, home: Path) -> pwd.struct_passwd:
+    """The system user for hub user ``name`` with ``home`` (mode 0700), created when missing.
+
+    Raises :class:`AccountError` when ``name`` is an account soc-workspace did not create.
+    """
+    ensure_group(USERS_GROUP)
+    with _lock:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            entry = None
+        if entry is not None and name not in grp.getgrnam(USERS_GROUP).gr_mem:
+            raise AccountError(
+                f"hub user {name!r} has the name of an existing system account that "
+                "soc-workspace did not create; refusing to run anything as it. Remove the hub "
+                "user, or choose another name."
+            )
+        if entry is None:
+            _run(
+                [
+                    "useradd",
+                    "--no-create-home",
+                    "--home-dir",
+                    str(home),
+                    "--shell",
+                    "/bin/bash",
+                    "--user-group",
+                    "--groups",
+                    USERS_GROUP,
+                    "--comment",
+                    ACCOUNT_COMMENT,
+                    name,
+                ]
+            )
+            entry = pwd.getpwnam(name)
+        elif entry.pw_dir != str(home):
+            _run(["usermod", "--home", str(home), name])
+            entry = pwd.getpwnam(name)
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    home.chmod(0o700)
+    return entry
+
+
+def set_memberships(name: str, wanted: Iterable[str]) -> None:
+    """Make ``name`` a member of exactly the ``wanted`` groups among ours (admins, teams)."""
+    wanted = set(wanted)
+    for group in wanted:
+        ensure_group(group)
+    with _lock:
+        for group in grp.getgrall():
+            ours = group.gr_name == ADMINS_GROUP or group.gr_name.startswith(TEAM_GROUP_PREFIX)
+            if not ours:
+                continue
+            member = name in group.gr_mem
+            if group.gr_name in wanted and not member:
+                _run(["gpasswd", "--add", name, group.gr_name])
+            elif group.gr_name not in wanted and member:
+                _run(["gpasswd", "--delete", name, group.gr_name])
+
+
+def remove_accounts(names: Iterable[str]) -> None:
+    """Delete system users that soc-workspace created (their homes are left in place)."""
+    for name in names:
+        if is_workspace_account(name):
+            with _lock:
+                _run(["userdel", name])
+
+
+def remove_groups(names: Iterable[str]) -> None:
+    """Delete system groups of ours (teams, admins, users) that exist."""
+    for name in names:
+        if not (name in (USERS_GROUP, ADMINS_GROUP) or name.startswith(TEAM_GROUP_PREFIX)):
+            raise ValueError(f"{name!r} is not a soc-workspace group")
+        with _lock:
+            try:
+                grp.getgrnam(name)
+            except KeyError:
+                continue
+            _run(["groupdel", name])
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AccountError(
+            f"`{' '.join(command)}` failed (exit {result.returncode}): {result.stderr.strip()}"
+        )

@@ -1,0 +1,168 @@
+"""What one run of ``soc-workspace up`` decided (ports, endpoints, settings), and the hub's and
+gateway's configuration built from it.
+
+``up`` writes ``<state>/run/runtime.json``; the generated ``jupyterhub_config.py`` and
+``dask_gateway_config.py`` in the state directory call :func:`configure_local_hub` and
+:func:`configure_local_gateway`, which read it. Settings are frozen into the file, so the hub
+and the gateway use exactly the settings ``up`` was given (file, environment, --config).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from traitlets.config import Config
+
+from ..config import Settings
+from ..hub.roles import GATEWAY_SERVICE
+from .paths import StatePaths
+from .processes import MARKER
+
+
+@dataclass
+class Runtime:
+    """Ports and endpoints of one run. ``host`` is what the public URL binds to."""
+
+    state_dir: str
+    host: str
+    port: int
+    hub_port: int
+    proxy_api_port: int
+    gateway_http_port: int
+    gateway_tcp_port: int
+    isolation: Literal["personal", "multi-user"]
+    user_bin: str
+    proxy_command: str
+    settings: dict[str, Any]
+    store_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def local_url(self) -> str:
+        """The hub as this machine reaches it."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """The hub as people reach it."""
+        if self.host in ("0.0.0.0", "", "::"):
+            import socket
+
+            return f"http://{socket.getfqdn()}:{self.port}"
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def gateway_address(self) -> str:
+        return f"{self.local_url}/services/{GATEWAY_SERVICE}"
+
+    @property
+    def gateway_proxy_address(self) -> str:
+        return f"gateway://127.0.0.1:{self.gateway_tcp_port}"
+
+    def write(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+
+    @classmethod
+    def read(cls, path: Path) -> Runtime:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"{path} is missing: this configuration is written by `soc-workspace up`"
+            ) from None
+
+
+def read_secret(paths: StatePaths, name: str) -> str | None:
+    try:
+        return paths.secret(name).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
+    """The hub of a workspace on this machine (called by <state>/hub/jupyterhub_config.py)."""
+    from ..hub.configure import configure_hub
+    from ..hub.gateway import GatewayService
+
+    paths = StatePaths(Path(state_dir))
+    run = Runtime.read(paths.runtime_file)
+    settings = Settings(**run.settings)
+    marker = {MARKER: str(paths.root)}
+    gateway = GatewayService(
+        address=run.gateway_address,
+        proxy_address=run.gateway_proxy_address,
+        url=f"http://127.0.0.1:{run.gateway_http_port}",
+        public_address=f"{run.public_url}/services/{GATEWAY_SERVICE}",
+        command=[sys.executable, "-m", "dask_gateway_server", "-f", str(paths.gateway_config)],
+        environment={**marker, **run.store_environment},
+    )
+    configure_hub(
+        c,
+        settings,
+        deployment="local",
+        gateway=gateway,
+        store_environment=run.store_environment,
+        admin_password=read_secret(paths, "admin-password"),
+        user_password=read_secret(paths, "user-password"),
+        operator_token=read_secret(paths, "operator-token"),
+    )
+    c.JupyterHub.bind_url = f"http://{run.host}:{run.port}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{run.hub_port}"
+    c.JupyterHub.db_url = f"sqlite:///{paths.hub_db}"
+    c.JupyterHub.cookie_secret_file = str(paths.hub / "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.command = [run.proxy_command]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{run.proxy_api_port}"
+    c.ConfigurableHTTPProxy.auth_token = read_secret(paths, "proxy-token") or ""
+    c.ConfigurableHTTPProxy.pid_file = str(paths.pid_file("proxy"))
+
+    spawner = "SystemUserSpawner" if run.isolation == "multi-user" else "PersonalSpawner"
+    c.JupyterHub.spawner_class = f"soc_workspace.local.spawners.{spawner}"
+    c[spawner].state_dir = str(paths.root)
+    c.Spawner.cmd = [str(Path(run.user_bin) / "jupyterhub-singleuser")]
+    environment = dict(c.Spawner.environment)
+    environment.update(marker)
+    environment["PATH"] = os.pathsep.join([run.user_bin, os.environ.get("PATH", "")])
+    c.Spawner.environment = environment
+
+
+def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> None:
+    """The gateway of a workspace on this machine (<state>/gateway/dask_gateway_config.py)."""
+    from ..hub.gateway import LocalGateway, configure_gateway
+
+    paths = StatePaths(Path(state_dir))
+    run = Runtime.read(paths.runtime_file)
+    settings = Settings(**run.settings)
+    configure_gateway(
+        c,
+        settings,
+        deployment="local",
+        local=LocalGateway(
+            http_address=f"127.0.0.1:{run.gateway_http_port}",
+            tcp_address=f"127.0.0.1:{run.gateway_tcp_port}",
+            dask=str(Path(run.user_bin) / "dask"),
+            isolation=run.isolation,
+            environment={MARKER: str(paths.root), **run.store_environment},
+        ),
+    )
+
+
+def write_config_files(paths: StatePaths) -> None:
+    """The two config files, like the drop-ins the Helm chart mounts on Kubernetes."""
+    root = repr(str(paths.root))
+    paths.hub_config.write_text(
+        "# Written by `soc-workspace up`; edits are replaced on the next start.\n"
+        "from soc_workspace.local.runtime import configure_local_hub\n\n"
+        f"configure_local_hub(get_config(), {root})\n"
+    )
+    paths.gateway_config.write_text(
+        "# Written by `soc-workspace up`; edits are replaced on the next start.\n"
+        "from soc_workspace.local.runtime import configure_local_gateway\n\n"
+        f"configure_local_gateway(get_config(), {root})\n"
+    )

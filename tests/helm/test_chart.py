@@ -1,0 +1,508 @@
+"""The chart renders, every object is valid Kubernetes 1.32 (strict), and says what we mean.
+
+Rendered with the Helm engine (helm-python-sdk) for each values set of helmchart.VALUES_SETS;
+no cluster is involved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import helm_python
+import kubernetes_validate
+import pytest
+from helmchart import (
+    CHART,
+    KUBERNETES_VERSION,
+    NAMESPACE,
+    RELEASE,
+    each_values_set,
+    find,
+    load_yaml,
+    objects,
+    render,
+    rendered_set,
+    user_values,
+)
+from netpol import Endpoint, connection_allowed
+
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _objs(values_set: str):
+    return objects(rendered_set(values_set))
+
+
+def _prefix(values_set: str) -> str:
+    return "swx" if values_set == "all-options" else "soc-workspace"
+
+
+def _kubernetes_json(values_set: str) -> dict:
+    settings = find(_objs(values_set), "ConfigMap", f"{_prefix(values_set)}-settings")
+    return json.loads(settings["data"]["kubernetes.json"])
+
+
+@each_values_set
+def test_every_object_is_valid_kubernetes(values_set):
+    objs = _objs(values_set)
+    assert len(objs) >= 8
+    errors = []
+    for path, obj in objs:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            errors.append(f"{path}: {obj['kind']} {obj['metadata'].get('name')}: {err.message}")
+    assert not errors, "\n".join(errors)
+
+
+@each_values_set
+def test_labels_and_names(values_set):
+    """One helpers file names everything; the template's folder is its component label."""
+    seen = set()
+    for path, obj in _objs(values_set):
+        meta = obj["metadata"]
+        labels = meta["labels"]
+        assert labels["app.kubernetes.io/name"] == "soc-workspace", path
+        assert labels["app.kubernetes.io/instance"] == RELEASE, path
+        assert labels["app.kubernetes.io/part-of"] == "soc-workspace", path
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", path
+        assert labels["helm.sh/chart"] == "soc-workspace-0.1.0", path
+        assert labels["app.kubernetes.io/component"] == path.split("/")[2], path
+        name = meta["name"]
+        assert DNS_1123.match(name), name
+        assert len(name) <= 63, name
+        if not name.endswith("-team-nfs"):  # an existing claim, named by the operator
+            assert name.startswith(_prefix(values_set)) or obj["kind"] == "ServiceAccount", name
+        assert (obj["kind"], name) not in seen, f"{obj['kind']} {name} rendered twice"
+        seen.add((obj["kind"], name))
+
+
+def test_default_objects():
+    kinds = sorted((o["kind"], o["metadata"]["name"]) for _, o in _objs("defaults"))
+    assert kinds == [
+        ("ConfigMap", "soc-workspace-hub"),
+        ("ConfigMap", "soc-workspace-settings"),
+        ("ConfigMap", "soc-workspace-user"),
+        ("NetworkPolicy", "soc-workspace-dask-clusters"),
+        ("NetworkPolicy", "soc-workspace-user-servers"),
+        ("PersistentVolumeClaim", "soc-workspace-shared"),
+        ("Role", "soc-workspace-gateway-settings-reader"),
+        ("RoleBinding", "soc-workspace-gateway-settings-reader"),
+        ("ServiceAccount", "soc-workspace-user"),
+    ]
+
+
+def test_hub_configmap_carries_the_dropin_files():
+    hub = find(_objs("defaults"), "ConfigMap", "soc-workspace-hub")
+    files = {p.name: p.read_text() for p in (CHART / "files" / "hub").glob("*.py")}
+    assert files
+    assert hub["data"] == files
+
+
+@each_values_set
+def test_hub_mounts_match_the_rendered_configmaps(values_set):
+    """The static wiring in values.yaml points at objects this chart really renders."""
+    from helmchart import VALUES_SETS, release_values
+
+    values = release_values(*VALUES_SETS[values_set])
+    hub = values["jupyterhub"]["hub"]
+    rendered = {o["metadata"]["name"] for _, o in _objs(values_set) if o["kind"] == "ConfigMap"}
+    volumes = {v["name"]: v["configMap"]["name"] for v in hub["extraVolumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in hub["extraVolumeMounts"]}
+    prefix = _prefix(values_set)
+    assert mounts["/usr/local/etc/jupyterhub/jupyterhub_config.d"] == f"{prefix}-hub"
+    assert mounts["/etc/soc-workspace"] == f"{prefix}-settings"
+    assert set(mounts.values()) <= rendered
+
+
+def test_user_settings_are_valid_soc_workspace_settings(monkeypatch, tmp_path):
+    """The user servers' config.toml is read by soc_workspace's own settings loader."""
+    from soc_workspace.config import load_settings
+
+    user = find(_objs("all-options"), "ConfigMap", "swx-user")
+    config = tmp_path / "config.toml"
+    config.write_text(user["data"]["config.toml"])
+    monkeypatch.setenv("SOC_WORKSPACE_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.environment == "dev"
+    assert settings.store.endpoint_url == "http://minio.storage.svc:9000"
+    assert settings.store.max_attempts == 3
+    assert settings.scratch.url == "s3://swxsoc-workspace-scratch/users"
+    assert settings.catalog.url == "s3://swxsoc-catalogs"
+    assert user["data"]["catalog-hermes.yaml"].strip() == "sources: {}"
+
+
+def test_hub_settings_toml_matches_values():
+    settings = find(_objs("all-options"), "ConfigMap", "swx-settings")
+    toml = tomllib.loads(settings["data"]["config.toml"])
+    assert toml["gateway"]["max_workers"] == 16
+    assert toml["gateway"]["worker_memory"] == "8 G"
+    assert toml["gateway"]["idle_timeout"] == 900
+    assert toml["gateway"]["group_limits"] == {
+        "hermes-eea": {
+            "max_workers": 64,
+            "max_cores": 128,
+            "max_memory": "512 G",
+            "max_clusters_per_user": 5,
+        },
+        "workshop": {"max_workers": 2},
+    }
+    assert toml["hub"]["profiles"]["large"] == {
+        "display_name": "Large (instrument teams)",
+        "description": "8 cores, 32 GB",
+        "cpu_limit": 8.0,
+        "mem_limit": "32G",
+    }
+
+
+def test_kubernetes_settings_name_the_rendered_objects():
+    k8s = _kubernetes_json("all-options")
+    assert k8s["image"] == "ghcr.io/swxsoc/workspace-notebook:2026.11.1"
+    assert k8s["serviceAccount"] == "swx-scientist"
+    assert k8s["userConfigMap"] == "swx-user"
+    assert k8s["catalogFiles"] == ["hermes.yaml"]
+    assert k8s["teams"]["claims"] == {
+        "hermes-eea": "swx-team-hermes-eea",
+        "padre-meddea": "swx-team-padre-meddea",
+        "reach": "reach-team-nfs",
+    }
+    assert k8s["teams"]["shared"]["claimName"] == "swx-shared"
+    traefik = f"traefik-swx-dask.{NAMESPACE}:80"
+    assert k8s["gateway"] == {
+        "serviceUrl": f"http://{traefik}",
+        "address": f"http://{traefik}/services/dask-gateway",
+        "proxyAddress": f"gateway://{traefik}",
+        "publicAddress": "/services/dask-gateway/",
+        "stopClustersWithServer": True,
+    }
+    assert k8s["workshop"] == {
+        "profile": "workshop",
+        "priorityClassName": f"swx-{NAMESPACE}-workshop",
+    }
+    # With the dask-gateway chart's default naming, names follow the release.
+    assert _kubernetes_json("defaults")["gateway"]["proxyAddress"] == (
+        f"gateway://traefik-{RELEASE}-dask-gateway.{NAMESPACE}:80"
+    )
+
+
+def test_team_volumes():
+    objs = _objs("all-options")
+    claims = {o["metadata"]["name"]: o for _, o in objs if o["kind"] == "PersistentVolumeClaim"}
+    assert sorted(claims) == ["swx-shared", "swx-team-hermes-eea", "swx-team-padre-meddea"]
+    for claim in claims.values():
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+        assert claim["spec"]["storageClassName"] == "efs-sc"
+        assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    sizes = {n: c["spec"]["resources"]["requests"]["storage"] for n, c in claims.items()}
+    assert sizes == {
+        "swx-shared": "50Gi",
+        "swx-team-hermes-eea": "100Gi",
+        "swx-team-padre-meddea": "20Gi",
+    }
+    assert claims["swx-team-hermes-eea"]["metadata"]["labels"]["soc-workspace.org/team"] == (
+        "hermes-eea"
+    )
+
+
+def test_service_account_and_its_cloud_role():
+    account = find(_objs("all-options"), "ServiceAccount", "swx-scientist")
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/soc-workspace-users",
+        "example.org/owner": "swxsoc",
+    }
+    assert account["automountServiceAccountToken"] is False
+    default = find(_objs("defaults"), "ServiceAccount", "soc-workspace-user")
+    assert "annotations" not in default["metadata"]
+
+
+@each_values_set
+def test_gateway_may_read_only_the_settings(values_set):
+    prefix = _prefix(values_set)
+    objs = _objs(values_set)
+    role = find(objs, "Role", f"{prefix}-gateway-settings-reader")
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [f"{prefix}-settings"],
+            "verbs": ["get"],
+        }
+    ]
+    binding = find(objs, "RoleBinding", f"{prefix}-gateway-settings-reader")
+    api = "api-swx-dask" if values_set == "all-options" else f"api-{RELEASE}-dask-gateway"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": api, "namespace": NAMESPACE}]
+
+
+# -- NetworkPolicies: what they allow, evaluated ------------------------------------------------
+
+
+def _endpoints(instance: str) -> dict[str, Endpoint]:
+    def pod(ip: str, **labels: str) -> Endpoint:
+        return Endpoint(ip, labels)
+
+    return {
+        "worker": pod(
+            "10.1.0.5",
+            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "dask-worker"},
+        ),
+        "scheduler": pod(
+            "10.1.0.6",
+            **{
+                "gateway.dask.org/instance": instance,
+                "app.kubernetes.io/component": "dask-scheduler",
+            },
+        ),
+        "traefik": pod(
+            "10.1.0.9",
+            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "traefik"},
+        ),
+        "api": pod(
+            "10.1.0.10",
+            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "gateway"},
+        ),
+        "other-worker": pod(
+            "10.1.0.11",
+            **{
+                "gateway.dask.org/instance": "someone-else",
+                "app.kubernetes.io/component": "dask-worker",
+            },
+        ),
+        "user": pod(
+            "10.1.0.7",
+            **{
+                "app.kubernetes.io/component": "singleuser-server",
+                "app.kubernetes.io/instance": RELEASE,
+            },
+        ),
+        "hub": pod("10.1.0.2", component="hub", app="jupyterhub"),
+        "kube-dns": Endpoint("10.100.0.10", {"k8s-app": "kube-dns"}, "kube-system"),
+        "s3": Endpoint("52.216.10.1"),
+        "s3-ipv6": Endpoint("2600:1fa0:80ab::1"),
+        "metadata": Endpoint("169.254.169.254"),
+        "private-vm": Endpoint("10.0.5.5"),
+        "database": Endpoint("172.20.1.4"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "port", "allowed"),
+    [
+        ("worker", "scheduler", 8786, True),
+        ("scheduler", "worker", 40123, True),
+        ("worker", "worker", 40123, True),
+        ("scheduler", "api", 8000, True),
+        ("traefik", "scheduler", 8786, True),
+        ("traefik", "scheduler", 8787, True),
+        ("api", "scheduler", 8788, True),
+        ("user", "traefik", 8000, True),
+        ("user", "traefik", 8786, True),
+        ("worker", "s3", 443, True),
+        ("worker", "s3-ipv6", 443, True),
+        ("worker", "kube-dns", 53, True),
+        # what must stay closed
+        ("worker", "s3", 22, False),
+        ("worker", "metadata", 80, False),
+        ("worker", "private-vm", 443, False),
+        ("worker", "database", 443, False),
+        ("worker", "hub", 8081, False),
+        ("worker", "user", 8888, False),
+        ("scheduler", "traefik", 8000, False),
+        ("user", "scheduler", 8786, False),
+        ("user", "worker", 40123, False),
+        ("other-worker", "scheduler", 8786, False),
+        ("hub", "scheduler", 8786, False),
+        ("traefik", "scheduler", 8788, False),
+    ],
+)
+def test_network_policies_allow_dask_and_nothing_else(source, destination, port, allowed):
+    for values_set, instance in (
+        ("defaults", f"{RELEASE}-dask-gateway"),
+        ("all-options", "swx-dask"),
+    ):
+        policies = [o for _, o in _objs(values_set) if o["kind"] == "NetworkPolicy"]
+        ends = _endpoints(instance)
+        protocol = "UDP" if port == 53 else "TCP"
+        got = connection_allowed(policies, ends[source], ends[destination], port, protocol)
+        assert got is allowed, f"{values_set}: {source} -> {destination}:{port}"
+
+
+def test_network_policies_allow_an_in_cluster_object_store():
+    policies = [o for _, o in _objs("all-options") if o["kind"] == "NetworkPolicy"]
+    ends = _endpoints("swx-dask")
+    minio = Endpoint(
+        "10.1.3.3", {"app": "minio"}, "storage", {"kubernetes.io/metadata.name": "storage"}
+    )
+    endpoint_subnet = Endpoint("10.20.30.5")
+    for source in ("worker", "scheduler", "user"):
+        assert connection_allowed(policies, ends[source], minio, 9000)
+        assert connection_allowed(policies, ends[source], endpoint_subnet, 443)
+        assert not connection_allowed(policies, ends[source], Endpoint("10.20.31.5"), 443)
+    # without those settings the same store is unreachable
+    defaults = [o for _, o in _objs("defaults") if o["kind"] == "NetworkPolicy"]
+    assert not connection_allowed(
+        defaults, _endpoints(f"{RELEASE}-dask-gateway")["worker"], minio, 9000
+    )
+
+
+def test_network_policies_can_be_turned_off():
+    rendered = render({"networkPolicy": {"enabled": False}})
+    assert not [o for _, o in objects(rendered) if o["kind"] == "NetworkPolicy"]
+    assert "networkPolicy.enabled is false" in rendered["soc-workspace/templates/NOTES.txt"]
+
+
+# -- workshop capacity ----------------------------------------------------------------------
+
+
+def test_workshop_capacity():
+    objs = _objs("workshop")
+    profile = load_yaml(CHART / "values.yaml")["profiles"]["workshop"]
+    placeholder = find(objs, "Deployment", "soc-workspace-workshop-placeholder")
+    assert placeholder["spec"]["replicas"] == 20
+    pod = placeholder["spec"]["template"]["spec"]
+    requests = pod["containers"][0]["resources"]["requests"]
+    # the size of one workshop server, in the units KubeSpawner uses (4G = 4 GiB)
+    assert requests == {
+        "cpu": str(profile["cpu"]["guarantee"]),
+        "memory": profile["memory"]["guarantee"] + "i",
+    }
+    classes = {o["metadata"]["name"]: o for _, o in objs if o["kind"] == "PriorityClass"}
+    servers = classes[f"soc-workspace-{NAMESPACE}-workshop"]
+    placeholders = classes[pod["priorityClassName"]]
+    assert placeholders["value"] < servers["value"] <= 0
+    assert placeholders["preemptionPolicy"] == "Never"
+    assert not servers["globalDefault"]
+    assert not placeholders["globalDefault"]
+    quota = find(objs, "ResourceQuota", "soc-workspace-workshop")
+    assert quota["spec"]["hard"] == {"requests.cpu": "12", "requests.memory": "48Gi", "pods": "40"}
+    scope = quota["spec"]["scopeSelector"]["matchExpressions"][0]
+    # the quota counts exactly the pods the hub gives the workshop priority class
+    assert scope["scopeName"] == "PriorityClass"
+    assert scope["values"] == [_kubernetes_json("workshop")["workshop"]["priorityClassName"]]
+    assert pod["priorityClassName"] not in scope["values"]
+
+
+def test_no_workshop_objects_by_default():
+    kinds = {o["kind"] for _, o in _objs("defaults")}
+    assert not kinds & {"Deployment", "PriorityClass", "ResourceQuota"}
+
+
+# -- rendering refuses what would break later ------------------------------------------------
+
+
+def _render_error(values: dict) -> str:
+    with pytest.raises((helm_python.HelmRenderError, helm_python.HelmValuesError)) as err:
+        render(values)
+    return str(err.value)
+
+
+def _image(tag: str, name: str = "ghcr.io/soc-workspace/notebook") -> dict:
+    return {"name": name, "tag": tag}
+
+
+@pytest.mark.parametrize("tag", ["latest", ""])
+def test_notebook_image_needs_an_exact_tag(tag):
+    message = _render_error(
+        {
+            "jupyterhub": {"singleuser": {"image": _image(tag)}},
+            "dask-gateway": {"gateway": {"backend": {"image": _image(tag)}}},
+        }
+    )
+    assert "jupyterhub.singleuser.image.tag" in message
+    assert "exact tag" in message
+
+
+def test_a_digest_pins_the_image_too():
+    name = "ghcr.io/soc-workspace/notebook@sha256:" + "a" * 64
+    rendered = render(
+        {
+            "jupyterhub": {"singleuser": {"image": _image("", name)}},
+            "dask-gateway": {"gateway": {"backend": {"image": _image("", name)}}},
+        }
+    )
+    settings = find(objects(rendered), "ConfigMap", "soc-workspace-settings")
+    assert json.loads(settings["data"]["kubernetes.json"])["image"] == name
+
+
+def test_dask_workers_must_run_the_notebook_image():
+    message = _render_error({"dask-gateway": {"gateway": {"backend": {"image": _image("0.0.9")}}}})
+    assert "dask-gateway.gateway.backend.image" in message
+    assert "jupyterhub.singleuser.image" in message
+
+
+def test_hub_image_needs_an_exact_tag():
+    message = _render_error({"jupyterhub": {"hub": {"image": {"tag": "latest"}}}})
+    assert "jupyterhub.hub.image.tag" in message
+
+
+def test_gateway_runs_the_hub_image():
+    message = _render_error(
+        {
+            "dask-gateway": {
+                "gateway": {"image": _image("2026.3.0", "ghcr.io/dask/dask-gateway-server")}
+            }
+        }
+    )
+    assert "dask-gateway.gateway.image must be the hub image" in message
+
+
+def test_renamed_objects_need_the_wiring_updated():
+    message = _render_error({"fullnameOverride": "other"})
+    assert 'ConfigMap "other-hub"' in message
+
+
+def test_gateway_must_be_told_where_its_settings_are():
+    values = user_values(CHART / "ci" / "all-options-values.yaml")
+    values["dask-gateway"]["gateway"]["env"] = []
+    message = _render_error(values)
+    assert "SOC_WORKSPACE_SETTINGS_CONFIGMAP" in message
+    assert '"swx-settings"' in message
+
+
+def test_profiles_come_from_this_chart():
+    message = _render_error(
+        {"jupyterhub": {"singleuser": {"profileList": [{"display_name": "x"}]}}}
+    )
+    assert "jupyterhub.singleuser.profileList" in message
+
+
+def test_workshop_profile_must_exist():
+    message = _render_error({"workshop": {"enabled": True, "profile": "tutorial"}})
+    assert '"tutorial"' in message
+    assert "large, standard, workshop" in message
+
+
+def test_one_default_profile():
+    message = _render_error({"profiles": {"large": {"default": True}}})
+    assert "large, standard" in message
+
+
+# -- NOTES ------------------------------------------------------------------------------------
+
+
+def test_notes_warn_about_a_missing_cloud_role():
+    defaults = rendered_set("defaults")["soc-workspace/templates/NOTES.txt"]
+    assert "serviceAccount.awsRoleArn is empty" in defaults
+    eks = rendered_set("swxsoc-eks")["soc-workspace/templates/NOTES.txt"]
+    assert "awsRoleArn is empty" not in eks
+    assert "hermes-eea, hermes-nemisis, padre-meddea" in eks
+
+
+def test_everything_optional_turned_off():
+    rendered = render(
+        {
+            "teams": {"enabled": False},
+            "serviceAccount": {"create": False, "name": "existing-scientist"},
+            "networkPolicy": {"enabled": False},
+        }
+    )
+    objs = objects(rendered)
+    for _, obj in objs:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    kinds = {o["kind"] for _, o in objs}
+    assert kinds == {"ConfigMap", "Role", "RoleBinding"}
+    settings = find(objs, "ConfigMap", "soc-workspace-settings")
+    k8s = json.loads(settings["data"]["kubernetes.json"])
+    assert k8s["serviceAccount"] == "existing-scientist"
+    assert k8s["teams"]["enabled"] is False

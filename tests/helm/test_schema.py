@@ -1,0 +1,214 @@
+"""The chart's values: schema generated and current, every values file valid, typos refused,
+every key documented, the values handed to the subcharts valid for them, dependencies locked.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import jsonschema
+import lock
+import pytest
+import schema as schema_tool
+import yaml
+from helmchart import CHART, ROOT, UPSTREAM, VALUES_SETS, load_yaml, release_values, render
+
+OWN_SCHEMA = schema_tool.load_schema()
+PASSTHROUGH = {"jupyterhub", "dask-gateway", "global"}
+
+
+def _values_files() -> list[Path]:
+    """Every values file in the repository (chart defaults, CI sets, documentation examples)."""
+    files = {CHART / "values.yaml", *(p for files in VALUES_SETS.values() for p in files)}
+    files |= set((CHART / "ci").glob("*.yaml")) | set((ROOT / "docs").rglob("*values*.yaml"))
+    return sorted(files)
+
+
+def test_generated_files_are_current():
+    assert schema_tool.stale() == [], "run `python helm/tools/schema.py --write`"
+
+
+def test_helm_reads_the_generated_schema():
+    with helm_python.Chart.load(CHART) as chart:
+        assert chart.schema == OWN_SCHEMA
+
+
+@pytest.mark.parametrize("path", _values_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_values_file_is_valid(path):
+    values = release_values() if path.name == "values.yaml" else release_values(path)
+    jsonschema.Draft7Validator(OWN_SCHEMA).validate(values)
+    with helm_python.Chart.load(CHART) as chart:
+        chart.validate_schema(load_yaml(path))
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"gateway": {"maxWorker": 3}}, "maxWorker"),
+        ({"profile": {}}, "profile"),
+        ({"profiles": {"standard": {"memory": {"limits": "8G"}}}}, "limits"),
+        ({"teams": {"groups": {"HERMES team": {}}}}, "HERMES team"),
+        ({"networkPolicy": {"objectStore": {"cidr": []}}}, "cidr"),
+    ],
+)
+def test_a_misspelt_key_is_refused(values, key):
+    with pytest.raises(helm_python.HelmValuesError) as err:
+        render(values)
+    assert key in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"gateway": {"workerMemory": "lots"}},
+        {"profiles": {"standard": {"kernels": ["hermes", "cassini"]}}},
+        {"scratch": {"url": "/tmp/scratch"}},
+        {"serviceAccount": {"awsRoleArn": "swxsoc-users"}},
+        {"environment": "staging"},
+    ],
+)
+def test_a_wrong_value_is_refused(values):
+    with pytest.raises(helm_python.HelmValuesError):
+        render(values)
+
+
+def _object_nodes(node: Any, path: str = ""):
+    """Every schema node of ours (not the subchart passthroughs) with its path."""
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    for key, child in (node.get("properties") or {}).items():
+        if path == "" and key in PASSTHROUGH:
+            continue
+        yield from _object_nodes(child, f"{path}.{key}")
+    for pattern, child in (node.get("patternProperties") or {}).items():
+        yield from _object_nodes(child, f"{path}.<{pattern}>")
+    if isinstance(node.get("items"), dict):
+        yield from _object_nodes(node["items"], f"{path}[]")
+    for key, child in (node.get("definitions") or {}).items():
+        yield from _object_nodes(child, f"#{key}")
+
+
+def test_every_key_is_typed_described_and_closed():
+    free_form = {  # maps whose keys are data (labels, annotations), typed by additionalProperties
+        ".serviceAccount.annotations",
+        "#nodeSelector",
+        "#image",  # the subcharts' image objects also take pullPolicy and the like
+    }
+    for path, node in _object_nodes(OWN_SCHEMA):
+        if path and not path.endswith("[]") and not path.startswith("#"):
+            assert node.get("description") or "$ref" in node, f"{path} has no description"
+            assert "type" in node or "$ref" in node, f"{path} has no type"
+        closable = "properties" in node or "patternProperties" in node
+        if node.get("type") == "object" and path not in free_form and closable:
+            assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
+
+
+def test_every_key_in_values_yaml_is_commented():
+    """Like the jupyterhub chart's values.yaml: a comment above every key of ours."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    uncommented = []
+    block_indent = None  # inside a block scalar or a list item: no comments required
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None and indent > block_indent:
+            continue
+        block_indent = None
+        if stripped.startswith("- "):
+            block_indent = indent
+            continue
+        match = re.match(r"^([A-Za-z0-9_.\-/]+):(\s|$)", stripped)
+        if not match:
+            continue
+        if stripped.endswith("|") or stripped.endswith("|-"):
+            block_indent = indent
+        previous = lines[number - 2].strip() if number > 1 else ""
+        if not previous.startswith("#") and "#" not in stripped:
+            uncommented.append(f"values.yaml:{number}: {match.group(1)}")
+    assert not uncommented, "\n".join(uncommented)
+
+
+# -- the values we hand to the subcharts, against the subcharts' own schemas ----------------
+
+
+def _without_required(node: Any) -> Any:
+    """The schema minus `required`: Helm checks the subchart's values merged with its defaults,
+    which are not here; what we can check is that every key we set exists and has the right
+    type."""
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def upstream_schemas() -> dict[str, dict]:
+    versions = {d["name"]: d["version"] for d in load_yaml(CHART / "Chart.yaml")["dependencies"]}
+    schemas = {}
+    for name, version in versions.items():
+        path = UPSTREAM / f"{name}-{version}.values.schema.yaml"
+        assert path.is_file(), f"no schema of {name} {version} in {UPSTREAM}: vendor it"
+        schemas[name] = _without_required(yaml.safe_load(path.read_text()))
+    return schemas
+
+
+@pytest.mark.parametrize("values_set", sorted(VALUES_SETS))
+def test_subchart_values_are_valid_for_the_subcharts(values_set, upstream_schemas):
+    values = release_values(*VALUES_SETS[values_set])
+    for name, subschema in upstream_schemas.items():
+        errors = sorted(jsonschema.Draft7Validator(subschema).iter_errors(values[name]), key=str)
+        assert not errors, f"{name}: " + "; ".join(
+            f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors
+        )
+
+
+def test_upstream_schemas_catch_a_typo(upstream_schemas):
+    values = copy.deepcopy(release_values())
+    values["jupyterhub"]["singleuser"]["defaultURL"] = "/lab"
+    values["dask-gateway"]["gateway"]["extraConfg"] = {}
+    for name in ("jupyterhub", "dask-gateway"):
+        assert list(jsonschema.Draft7Validator(upstream_schemas[name]).iter_errors(values[name]))
+
+
+# -- dependencies ----------------------------------------------------------------------------
+
+
+def test_chart_lock_is_current():
+    assert lock.check() == []
+
+
+def test_lock_digest_is_the_one_helm_computes(tmp_path):
+    """Cross-check the offline digest with Helm's own `dependency update` (a local chart)."""
+    (tmp_path / "dep").mkdir()
+    (tmp_path / "dep" / "Chart.yaml").write_text("apiVersion: v2\nname: dep\nversion: 1.2.3\n")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n"
+        '  - name: dep\n    version: "1.2.3"\n    repository: file://../dep\n'
+    )
+    helm_python.dependency_update(parent)
+    written = yaml.safe_load((parent / "Chart.lock").read_text())
+    assert written["digest"] == lock.expected_lock(parent)["digest"]
+    shutil.rmtree(parent / "charts")
+
+
+def test_dependencies_match_the_images():
+    """The dask-gateway chart is the version of the dask-gateway in our lock files."""
+    versions = {d["name"]: d["version"] for d in load_yaml(CHART / "Chart.yaml")["dependencies"]}
+    uv_lock = (ROOT / "uv.lock").read_text()
+    for package in ("dask-gateway", "dask-gateway-server"):
+        match = re.search(rf'\nname = "{package}"\nversion = "([^"]+)"', uv_lock)
+        assert match, f"{package} is not in uv.lock"
+        assert match.group(1) == versions["dask-gateway"], package
+    notebook_lock = (ROOT / "images" / "notebook" / "requirements.lock").read_text()
+    assert f"dask-gateway=={versions['dask-gateway']}" in notebook_lock

@@ -1,0 +1,227 @@
+"""soc_workspace.hub: the configuration both deployments get (no processes started)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from dask_gateway_server.backends.base import PublicException
+from dask_gateway_server.backends.local import UnsafeLocalBackend
+from traitlets.config import Config
+
+from soc_workspace.config import load_settings
+from soc_workspace.hub import (
+    GatewayService,
+    LocalGateway,
+    cluster_options,
+    configure_gateway,
+    configure_hub,
+    limits_for,
+    team_names,
+    with_cluster_limits,
+)
+
+GATEWAY = GatewayService(
+    address="http://127.0.0.1:8000/services/dask-gateway",
+    proxy_address="gateway://127.0.0.1:8001",
+    url="http://127.0.0.1:8002",
+    command=["python", "-m", "dask_gateway_server"],
+)
+
+
+def hub_config(deployment="local", **settings):
+    c = Config()
+    configure_hub(
+        c,
+        load_settings(**settings),
+        deployment=deployment,
+        gateway=GATEWAY,
+        admin_password="x" * 32,
+        operator_token="t" * 64,
+    )
+    return c
+
+
+def test_users_may_use_the_gateway_from_their_servers():
+    c = hub_config()
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert "access:services!service=dask-gateway" in user["scopes"]
+    assert "self" in user["scopes"]
+    scopes = c.Spawner.server_token_scopes
+    assert "access:services!service=dask-gateway" in scopes
+    assert "read:users:groups!user" in scopes  # the gateway chooses limits by group
+    assert "users:activity!user" in scopes
+
+
+def test_roles_merge_with_other_config():
+    c = Config()
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["read:hub"]}]
+    configure_hub(c, load_settings(), gateway=GATEWAY)
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user["scopes"][:2] == ["read:hub", "self"]
+
+
+def test_services_gateway_managed_locally_external_on_kubernetes():
+    services = {s["name"]: s for s in hub_config().JupyterHub.services}
+    assert services["dask-gateway"]["command"] == list(GATEWAY.command)
+    assert services["dask-gateway"]["url"] == GATEWAY.url
+    assert services["soc-workspace"]["api_token"] == "t" * 64
+    c = Config()
+    external = GatewayService(
+        address="http://proxy-public/services/dask-gateway",
+        proxy_address="gateway://traefik:80",
+        url="http://api-gateway:8000",
+        api_token="g" * 32,
+    )
+    configure_hub(c, load_settings(), deployment="kubernetes", gateway=external)
+    service = next(s for s in c.JupyterHub.services if s["name"] == "dask-gateway")
+    assert "command" not in service
+    assert service["api_token"] == "g" * 32
+    assert "options_form" not in c.Spawner  # profiles are KubeSpawner's there
+
+
+def test_user_environment_points_at_gateway_store_and_catalog():
+    c = hub_config(catalog={"url": "s3://soc-catalogs/", "cache_dir": ""})
+    env = c.Spawner.environment
+    assert env["DASK_GATEWAY__ADDRESS"] == GATEWAY.address
+    assert env["DASK_GATEWAY__PROXY_ADDRESS"] == GATEWAY.proxy_address
+    assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
+    assert env["SOC_WORKSPACE__CATALOG__URL"] == "s3://soc-catalogs/"
+    assert env["SOC_WORKSPACE__ENVIRONMENT"] == "prod"
+    assert c.Spawner.default_url == "/lab"
+
+
+def test_authenticators():
+    native = hub_config()
+    assert native.JupyterHub.authenticator_class.__name__ == "WorkspaceNativeAuthenticator"
+    assert native.NativeAuthenticator.open_signup is False
+    assert native.Authenticator.admin_users == {"admin"}
+    shared = hub_config(hub={"authenticator": "shared-password", "shared_password": "workshop1"})
+    assert shared.JupyterHub.authenticator_class == "shared-password"
+    assert shared.SharedPasswordAuthenticator.user_password == "workshop1"
+    with pytest.raises(ValueError, match="shared_password"):
+        hub_config(hub={"authenticator": "shared-password"})
+
+
+def test_idle_servers_stop_and_take_their_clusters_along():
+    c = hub_config(hub={"server_idle_timeout": 3600})
+    assert "--ServerApp.shutdown_no_activity_timeout=3600" in c.Spawner.args
+    assert callable(c.Spawner.post_stop_hook)
+
+
+def test_profiles_form_only_when_there_is_a_choice():
+    one = hub_config()
+    assert "options_form" not in one.Spawner
+    two = hub_config(
+        hub={
+            "profiles": {
+                "standard": {"display_name": "Standard", "cpu_limit": 2, "mem_limit": "8G"},
+                "large": {"display_name": "Large", "cpu_limit": 8, "mem_limit": "32G"},
+            }
+        }
+    )
+    assert 'value="large"' in two.Spawner.options_form
+    spawner = SimpleNamespace(cpu_limit=None, mem_limit=None)
+    two.Spawner.apply_user_options(spawner, {"profile": "large"})
+    assert (spawner.cpu_limit, spawner.mem_limit) == (8, 32 * 2**30)
+    with pytest.raises(ValueError, match="choose one of: standard, large"):
+        two.Spawner.apply_user_options(spawner, {"profile": "huge"})
+
+
+def test_group_limits_take_the_largest():
+    settings = load_settings(
+        gateway={
+            "group_limits": {
+                "helio": {"max_workers": 16, "max_memory": "64 G"},
+                "workshop": {"max_workers": 2, "max_clusters_per_user": 0},
+            }
+        }
+    )
+    plain = limits_for(settings, [])
+    assert (plain.max_workers, plain.max_memory, plain.max_clusters_per_user) == (4, 8 * 2**30, 2)
+    both = limits_for(settings, ["helio", "workshop", "unknown"])
+    assert (both.max_workers, both.max_memory, both.max_clusters_per_user) == (16, 64 * 2**30, 0)
+
+
+def test_cluster_options_are_bounded_by_the_users_limits():
+    settings = load_settings(gateway={"group_limits": {"helio": {"max_memory": "64 G"}}})
+    options_for = cluster_options(settings)
+    plain = options_for(SimpleNamespace(name="a", groups=set()))
+    config = plain.get_configuration(plain.parse_options({"worker_memory": 4}), None)
+    assert config["worker_memory"] == 4 * 2**30
+    assert config["cluster_max_workers"] == 4
+    assert config["idle_timeout"] == 1800
+    with pytest.raises(ValueError, match="worker_memory"):
+        plain.parse_options({"worker_memory": 32})
+    helio = options_for(SimpleNamespace(name="b", groups={"helio"}))
+    assert helio.parse_options({"worker_memory": 32})["worker_memory"] == 32
+
+
+def test_local_gateway_config():
+    c = Config()
+    configure_gateway(
+        c,
+        load_settings(),
+        local=LocalGateway(
+            http_address="127.0.0.1:9001",
+            tcp_address="127.0.0.1:9002",
+            dask="/venv/bin/dask",
+            isolation="multi-user",
+            environment={"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9003"},
+        ),
+    )
+    assert c.DaskGateway.backend_class == "soc_workspace.local.gateway.SystemUserBackend"
+    assert c.DaskGateway.authenticator_class.endswith("JupyterHubAuthenticator")
+    assert c.ClusterConfig.scheduler_cmd == ["/venv/bin/dask", "scheduler"]
+    assert c.ClusterConfig.worker_cmd == ["/venv/bin/dask", "worker"]
+    assert c.Proxy.tcp_address == "127.0.0.1:9002"
+    assert c.WorkspaceBackendMixin.default_host == "127.0.0.1"
+    assert c.ClusterConfig.environment["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9003"
+
+
+def test_kubernetes_gateway_config_leaves_the_backend_to_the_chart():
+    c = Config()
+    configure_gateway(c, load_settings(), deployment="kubernetes")
+    assert "backend_class" not in c.DaskGateway
+    assert callable(c.Backend.cluster_options)
+
+
+def test_backends_bind_loopback_not_all_interfaces():
+    from dask_gateway_server.backends.db_base import DBBackendBase
+
+    from soc_workspace.local.gateway import PersonalBackend, SystemUserBackend
+
+    assert DBBackendBase.default_host == "0.0.0.0"  # upstream's default
+    for backend in (PersonalBackend, SystemUserBackend):
+        assert backend.class_traits()["default_host"].default_value == "127.0.0.1"
+
+
+def test_cluster_count_limit():
+    class Counted(with_cluster_limits(UnsafeLocalBackend)):
+        """The real limit check; only the cluster list and the start are stand-ins."""
+
+        running: int = 0
+
+        async def list_clusters(self, username=None, statuses=None):
+            return [object()] * self.running
+
+    async def start(backend, user):
+        # the limit is checked before the backend's own start_cluster, which needs a database
+        try:
+            return await backend.start_cluster(user, {})
+        except PublicException as err:
+            return str(err)
+        except AttributeError:  # past the check: the real start needs the gateway's database
+            return "started"
+
+    backend = Counted(max_clusters=2)
+    user = SimpleNamespace(name="a", groups=set())
+    backend.running = 1
+    assert asyncio.run(start(backend, user)) == "started"
+    backend.running = 2
+    assert "already runs 2 Dask cluster(s)" in asyncio.run(start(backend, user))
+
+
+def test_team_names():
+    assert team_names(["helio", "Bad Name", "padre-team", "x" * 30]) == ["helio", "padre-team"]

@@ -1,0 +1,341 @@
+"""The workspace on one machine, for real: ``soc-workspace up`` (personal mode), a person's
+path from sign-up to JupyterLab, code in their kernel, a gateway cluster, the quick-start
+template, and a real browser.
+
+One workspace for the module; ``down`` at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from workspace_support import (
+    admin_session,
+    cli,
+    gateway_clusters,
+    new_user,
+    public_dir,
+    running_workspace,
+    write_config,
+)
+
+from soc_workspace.local.client import BrowserSession, HubError
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+PASSWORD = "a-long-test-password-42"
+DAY = "2025-06-01"
+
+# The catalog, readers and demo data come from other parts of the project.
+HAVE_DATA = all(
+    importlib.util.find_spec(name) is not None
+    for name in ("soc_workspace.catalog", "soc_workspace.io", "soc_workspace.demo.runner")
+)
+needs_data = pytest.mark.skipif(
+    not HAVE_DATA,
+    reason="needs soc_workspace.catalog, soc_workspace.io and the demo data generator",
+)
+
+
+@pytest.fixture(scope="module")
+def workspace():
+    state = public_dir("socws-personal-")
+    config = write_config(
+        state.parent / f"{state.name}.toml",
+        textwrap.dedent(
+            f"""
+            [workspace]
+            port = 0
+            demo_days = {1 if HAVE_DATA else 0}
+            """
+        ),
+    )
+    with running_workspace(state, config) as connection:
+        yield connection
+    shutil.rmtree(state, ignore_errors=True)
+    config.unlink()
+
+
+@pytest.fixture(scope="module")
+def admin(workspace):
+    return admin_session(workspace)
+
+
+@pytest.fixture(scope="module")
+def scientist(workspace, admin):
+    """A person who signed up, was approved, logged in and started JupyterLab."""
+    session = new_user(workspace, admin, "sci", PASSWORD)
+    seconds = session.start_server()
+    print(f"server ready {seconds:.1f} s after the spawn request")
+    return session
+
+
+@pytest.fixture(scope="module")
+def kernel(scientist):
+    return scientist.start_kernel()
+
+
+def run(session, kernel, code, timeout=180):
+    result = session.run_code(kernel, textwrap.dedent(code), timeout=timeout)
+    assert result.ok, f"{result.error}\n{result.stderr}"
+    return result.stdout.strip()
+
+
+def test_up_reports_how_to_connect(workspace):
+    path = os.path.join(workspace.state_dir, "connection.json")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # it holds the admin's token
+    with open(path) as file:
+        data = json.load(file)
+    for key in ("hub_url", "api_url", "api_token", "store_endpoint"):
+        assert data[key], key
+    status = json.loads(cli("status", "--state-dir", workspace.state_dir, "--json").stdout)
+    assert status["running"] is True
+    assert status["components"]["dask-gateway"] == "running"
+    assert status["components"]["store"].startswith("running")
+    # `up` on a running workspace reports it instead of starting a second one
+    again = cli("up", "--state-dir", workspace.state_dir)
+    assert "already running" in again.stderr
+
+
+def test_signup_needs_the_admins_approval(workspace, admin):
+    person = BrowserSession(workspace.hub_url)
+    person.signup("newcomer", PASSWORD)
+    with pytest.raises(HubError, match="refused"):
+        person.login("newcomer", PASSWORD)
+    admin.approve("newcomer")
+    person.login("newcomer", PASSWORD)
+    with pytest.raises(HubError, match="refused"):
+        BrowserSession(workspace.hub_url).login("newcomer", "not-the-password")
+
+
+def test_login_reaches_jupyterlab(scientist):
+    page = scientist.open_lab()
+    assert scientist.is_jupyterlab(page), page.text[:500]
+    assert page.url.endswith("/user/sci/lab")
+
+
+def test_server_environment_and_folders(scientist, kernel, workspace):
+    out = run(
+        scientist,
+        kernel,
+        """
+        import os
+        from pathlib import Path
+        print(os.environ["DASK_GATEWAY__ADDRESS"])
+        print(os.environ["DASK_GATEWAY__PROXY_ADDRESS"])
+        print(os.environ["SOC_WORKSPACE__STORE__ENDPOINT_URL"])
+        print(Path.cwd() == Path.home(), sorted(p.name for p in Path.home().iterdir()
+              if not p.name.startswith(".")))
+        template = Path.home() / "templates" / "quickstart.ipynb"
+        print(template.exists(), oct(template.stat().st_mode & 0o777))
+        """,
+    )
+    gateway, proxy, store, home, template = out.splitlines()
+    assert gateway == workspace.gateway_address
+    assert proxy == workspace.gateway_proxy_address
+    assert store == workspace.store_endpoint
+    assert home == "True ['shared', 'teams', 'templates']"
+    # Read-only by mode (root ignores modes; multi-user mode checks that users cannot write).
+    assert template == "True 0o444"
+
+
+def test_gateway_cluster_with_two_workers_computes(scientist, kernel, workspace):
+    out = run(
+        scientist,
+        kernel,
+        """
+        import dask.array as da
+        from soc_workspace.compute import dask_cluster
+        with dask_cluster(workers=2) as client:
+            workers = len(client.scheduler_info()["workers"])
+            total = da.ones((2000, 2000), chunks=500).sum().compute()
+            print(workers, int(total), type(client.cluster).__name__)
+        """,
+        timeout=240,
+    )
+    assert out == "2 4000000 GatewayCluster"
+    assert gateway_clusters(workspace, "sci") == {}  # dask_cluster closed it
+
+
+def test_refused_token_is_explained(scientist, kernel):
+    out = run(
+        scientist,
+        kernel,
+        """
+        import os
+        from soc_workspace.compute import GatewayAuthError, dask_cluster
+        real, os.environ["JUPYTERHUB_API_TOKEN"] = os.environ["JUPYTERHUB_API_TOKEN"], "bogus"
+        try:
+            with dask_cluster(workers=1):
+                print("ACCEPTED")
+        except GatewayAuthError as err:
+            print("explained:", "restart" in str(err) or "start your server" in str(err))
+        finally:
+            os.environ["JUPYTERHUB_API_TOKEN"] = real
+        """,
+    )
+    assert out == "explained: True"
+
+
+@needs_data
+def test_kernel_searches_opens_and_computes_on_demo_data(scientist, kernel):
+    out = run(
+        scientist,
+        kernel,
+        f"""
+        import pandas as pd
+        from soc_workspace import catalog
+        from soc_workspace.compute import dask_cluster
+        files = catalog.search("hermes", "eea", "l1", start="{DAY}", stop="{DAY}T23:59:59")
+        ds = catalog.open(files)
+        name = next(v for v in ds.data_vars if ds[v].ndim == 1 and ds[v].dtype.kind == "f")
+        time = ds[name].dims[0]
+        with dask_cluster(workers=2) as client:
+            workers = len(client.scheduler_info()["workers"])
+            mean = float(ds[name].mean().compute())
+        first, last = pd.Timestamp(ds[time].values[0]), pd.Timestamp(ds[time].values[-1])
+        print(len(files), workers, mean == mean, first.date(), last.date())
+        """,
+        timeout=300,
+    )
+    count, workers, finite, first, last = out.split()
+    assert int(count) == 24  # hourly files
+    assert (workers, finite, first, last) == ("2", "True", DAY, DAY)
+
+
+@needs_data
+def test_quickstart_template_runs_in_the_users_server(scientist, kernel):
+    started = time.monotonic()
+    out = run(
+        scientist,
+        kernel,
+        f"""
+        import papermill
+        from pathlib import Path
+        out = Path.home() / "quickstart-run.ipynb"
+        papermill.execute_notebook(
+            str(Path.home() / "templates" / "quickstart.ipynb"), str(out),
+            parameters={{"day": "{DAY}", "workers": 2}}, kernel_name="python3", progress_bar=False,
+        )
+        import nbformat
+        nb = nbformat.read(out, as_version=4)
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []))
+        print(text.splitlines()[0]); print(text.splitlines()[-1])
+        """,
+        timeout=400,
+    )
+    print(f"quick-start notebook ran in {time.monotonic() - started:.1f} s")
+    first, last = out.splitlines()
+    assert first.startswith("24 files of hermes eea l1")
+    assert "mean" in last
+    assert "nan" not in last
+
+
+def test_clusters_stop_when_the_server_stops(workspace, admin):
+    person = new_user(workspace, admin, "leaver", PASSWORD)
+    person.start_server()
+    kernel = person.start_kernel()
+    run(
+        person,
+        kernel,
+        """
+        from dask_gateway import Gateway
+        gateway = Gateway()
+        cluster = gateway.new_cluster()  # left running on purpose
+        """,
+    )
+    assert len(gateway_clusters(workspace, "leaver")) == 1
+    person.stop_server()
+    assert gateway_clusters(workspace, "leaver") == {}
+
+
+@pytest.mark.browser
+def test_a_real_browser_logs_in_and_sees_jupyterlab(workspace, scientist, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.fail(
+            "Debian's chromium is missing: tests/run.sh installs it (apt-get install chromium)"
+        )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{workspace.hub_url}/hub/login", timeout=60_000)
+            page.fill("#username_input", "sci")
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            # The server already runs, so the hub sends the browser on to JupyterLab.
+            page.wait_for_url("**/user/sci/lab**", timeout=60_000)
+            page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+            page.wait_for_selector(".jp-DirListing-item", timeout=60_000)
+            names = page.locator(".jp-DirListing-itemName").all_inner_texts()
+            shot = os.environ.get("SOC_WORKSPACE_SCREENSHOT") or str(tmp_path / "lab.png")
+            page.screenshot(path=shot)
+        finally:
+            browser.close()
+    assert {"templates", "shared", "teams"} <= {n.strip() for n in names}
+
+
+def test_state_survives_a_crash(workspace, scientist, kernel):
+    """kill -9 of the hub and the store; the next `up` cleans up and keeps everything."""
+    import signal
+
+    from soc_workspace.local.processes import read_pid, workspace_processes
+
+    run(
+        scientist,
+        kernel,
+        """
+        from pathlib import Path
+        from soc_workspace.store import filesystem
+        Path("before-crash.txt").write_text("kept")
+        fs = filesystem()
+        fs.mkdir("soc-workspace-scratch")
+        fs.pipe("soc-workspace-scratch/sci/before-crash.txt", b"kept too")
+        """,
+    )
+    run_dir = os.path.join(workspace.state_dir, "run")
+    for name in ("hub", "store"):
+        os.kill(read_pid(Path(run_dir) / f"{name}.pid"), signal.SIGKILL)
+    time.sleep(1)
+    orphans = workspace_processes(Path(workspace.state_dir))
+    assert orphans  # the proxy, gateway and the user's server outlive a crashed hub
+    config = workspace.state_dir + ".toml"
+    again = cli("up", "--state-dir", workspace.state_dir, "--config", config)
+    assert "left over from an earlier run" in again.stderr
+    connection = type(workspace).read(Path(workspace.state_dir))
+    person = BrowserSession(connection.hub_url)
+    person.login("sci", PASSWORD)
+    person.start_server()
+    out = run(
+        person,
+        person.start_kernel(),
+        """
+        from pathlib import Path
+        from soc_workspace.store import filesystem
+        print(Path("before-crash.txt").read_text(), "/",
+              filesystem().cat("soc-workspace-scratch/sci/before-crash.txt").decode())
+        """,
+    )
+    assert out == "kept / kept too"
