@@ -110,7 +110,7 @@ def build(
     for name in buckets:
         location = locate(name, settings, storage_options)
         if mission and not location.fs.exists(name):
-            log.warning("bucket %s does not exist: nothing to index", name)
+            log.info("bucket %s does not exist: nothing to index", name)
             continue
         reports.append(_build_one(location, operator, progress, settings, storage_options))
     return reports

@@ -65,7 +65,9 @@ def build(
 
     After seeding a local store with demo data: soc-workspace catalog build -m hermes -m padre
     """
+    from ..config import load_settings
     from . import build as build_index
+    from .build import instrument_buckets
 
     if not buckets and not missions:
         raise click.UsageError("give --bucket B or --mission M (both repeatable)")
@@ -73,7 +75,14 @@ def build(
     for bucket in buckets:
         reports += build_index(bucket, operator=operator, progress=not quiet)
     for mission in missions:
-        reports += build_index(mission=mission, env=env, operator=operator, progress=not quiet)
+        found = build_index(mission=mission, env=env, operator=operator, progress=not quiet)
+        absent = sorted(
+            set(instrument_buckets(mission, env or load_settings().environment))
+            - {r.bucket for r in found}
+        )
+        if absent:
+            click.echo(f"{mission}: no bucket {', '.join(absent)} at this store: nothing to index")
+        reports += found
     if not reports:
         click.echo("no bucket to index (the mission's buckets do not exist at this store)")
     for report in reports:
