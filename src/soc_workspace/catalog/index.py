@@ -27,6 +27,7 @@ from .location import CATALOG_JSON, MANIFEST, PREFIX, SKIPPED, IndexLocation, In
 
 FORMAT = "soc-workspace-catalog/1"
 PARQUET_PREFIX = PREFIX + "parquet/"
+_DELTA_COLUMNS = ("start", "stop", "modified", "filesize")
 ROW_GROUP_ROWS = 4096  # ~ two weeks of 5-minute files: a day or a month reads one or a few
 
 
@@ -56,6 +57,12 @@ def encode_parquet(table: pd.DataFrame) -> bytes:
         compression="zstd",
         write_statistics=True,
         sorting_columns=[pq.SortingColumn(0)],
+        # Sorted times differ little from row to row: delta encoding stores them in ~2 bytes
+        # instead of ~7 (a year file halves, and so does a cold search's download).
+        use_dictionary=["version"],
+        column_encoding={
+            c: "DELTA_BINARY_PACKED" for c in ("start", "stop", "modified", "filesize")
+        },
     )
     return buffer.getvalue()
 

@@ -14,6 +14,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,7 @@ def clear_cache(*, disk: bool = False, settings: Settings | None = None) -> None
     _CACHE.clear()
     _LOCATIONS.clear()
     if disk:
+        _DISK_WRITER.submit(lambda: None).result()  # one worker: earlier writes are done
         import shutil
 
         settings = settings or load_settings()
@@ -316,7 +318,7 @@ def year_files(
         year = YearFile(data, url, dataset)
         disk = _disk_path(settings, index, ref)
         if disk is not None:
-            _write_atomic(disk, data)
+            _DISK_WRITER.submit(_write_atomic, disk, data)
         _CACHE.keep_year(_cache_key(index, ref), year)
         out[ref.path] = year
     return out
@@ -332,6 +334,10 @@ def _disk_path(settings: Settings, index: BucketIndex, ref: YearRef) -> Path | N
     root = hashlib.sha256(index.location.root.encode()).hexdigest()[:12]
     name = ref.path.rsplit("/", 1)[-1]
     return settings.catalog.resolved_cache_dir / root / name
+
+
+# Year files go to the disk cache in the background: a search does not wait for the disk.
+_DISK_WRITER = ThreadPoolExecutor(1, thread_name_prefix="soc-catalog-cache")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -135,7 +135,9 @@ class YearFile:
                 if len(rows):
                     pieces.append(table.take(pa.array(rows)))
                 continue
-            if len(before):
+            if len(before) and before[0] == first - len(before):
+                first = int(before[0])  # the usual case: the last files before t0, contiguous
+            elif len(before):
                 pieces.append(table.take(pa.array(before)))
             if hi > first:
                 pieces.append(table.slice(first, hi - first))
@@ -160,8 +162,12 @@ def result_table(ds: Dataset, table: pa.Table) -> pa.Table:
     n = table.num_rows
     url = table.column("url")
 
+    zeros = pa.array(np.zeros(n, np.int32))
+
     def constant(value: str | None) -> pa.Array:
-        return pa.nulls(n, pa.string()) if value is None else pa.array([value] * n, pa.string())
+        if value is None:
+            return pa.nulls(n, pa.string())
+        return pa.array([value], pa.string()).take(zeros)  # 100x faster than a list of n
 
     columns = {
         "dataset": constant(ds.id),
