@@ -25,6 +25,9 @@ _EXPORTS: dict[str, str] = {
     "write_demo_data": "soc_workspace.demo",
     "search": "soc_workspace.catalog",
     "open_catalog_files": "soc_workspace.catalog.opening",
+    "open_dataset": "soc_workspace.io",
+    "open_mfdataset": "soc_workspace.io",
+    "SOCDataError": "soc_workspace.io",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -92,6 +92,19 @@ class CatalogSettings(_Section):
         return _xdg("XDG_CACHE_HOME", ".cache") / "soc-workspace" / "catalog"
 
 
+class IOSettings(_Section):
+    max_workers: int
+    whole_object_mb: float
+    cache_mb: float
+
+    @field_validator("max_workers")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"io.max_workers must be at least 1, not {value}")
+        return value
+
+
 class EmbeddedStoreSettings(_Section):
     host: str
     port: int
@@ -215,6 +228,7 @@ class Settings(BaseSettings):
     store: StoreSettings
     scratch: ScratchSettings
     catalog: CatalogSettings
+    io: IOSettings
     embedded_store: EmbeddedStoreSettings
     workspace: WorkspaceSettings
     hub: HubSettings

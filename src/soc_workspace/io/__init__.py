@@ -1,0 +1,15 @@
+"""Read the SOC's files into xarray: HERMES CDF (ISTP) and PADRE MeDDEA FITS.
+
+- :func:`open_dataset`: one file (local path, ``s3://`` URL, fsspec file object);
+- :func:`open_mfdataset`: many files of one dataset, concatenated along time, lazily;
+- ``xarray.open_dataset(path, engine="soc")``: the same reader as an xarray backend;
+- :class:`SOCDataError`: a file that cannot be read, named with the reason.
+
+User guide: docs/data-access.md.
+"""
+
+from .dataset import open_dataset
+from .errors import SOCDataError, SOCDataWarning
+from .mfdataset import open_mfdataset
+
+__all__ = ["SOCDataError", "SOCDataWarning", "open_dataset", "open_mfdataset"]
