@@ -675,3 +675,75 @@ def test_committed_catalogs_cover_the_demo_datasets(demo_dev):
     assert entries == set(products["dataset"])
     reader = top["hermes"].read()["hermes_merit_l1"]
     assert reader.kwargs["dataset"] == "hermes_merit_l1"
+
+
+@pytest.mark.integration
+def test_intake_catalogs_read_real_files(soc_store, tmp_path):
+    import intake
+
+    from soc_workspace.catalog.intake import write_catalogs
+
+    written = {p.name for p in write_catalogs(tmp_path)}
+    assert {"soc.yaml", "hermes.yaml", "padre.yaml"} <= written
+    top = intake.from_yaml_file(str(tmp_path / "soc.yaml"))
+    padre = top["padre"].read()
+    assert "padre_meddea_l0_photon" in list(padre)
+    assert "padre_meddea_raw_photon" not in list(padre)  # telemetry: no reader of ours
+    entry = padre.entries["padre_meddea_l0_photon"]
+    assert set(entry.user_parameters) == {"start", "stop", "env", "version"}
+    # the real photon file of shared/data, read through the catalog and our reader
+    data = padre["padre_meddea_l0_photon"].read(start="2024-09-16", stop="2024-09-17")
+    assert data.sizes
+    assert any(data.data_vars)
+
+
+@pytest.mark.integration
+def test_committed_catalogs_load_and_read_demo_data(demo_dev):
+    import intake
+
+    folder = PROJECT_ROOT / "catalogs"
+    files = {p.name: p for p in folder.glob("*.yaml")}
+    assert {"soc.yaml", "hermes.yaml", "padre.yaml"} <= set(files)
+    top = intake.from_yaml_file(str(files["soc.yaml"]))
+    assert {f"{m}.yaml" for m in top} | {"soc.yaml"} == set(files)  # nothing unreachable
+    begin, end = DEMO_DAY, DEMO_DAY + timedelta(hours=2)
+    read = 0
+    for mission in top:
+        cat = top[mission].read()
+        assert list(cat) == list(intake.from_yaml_file(str(files[f"{mission}.yaml"])))
+        for name in cat:
+            data = cat[name].read(start=str(begin), stop=str(end), env="dev")
+            time_dim = next(d for d in data.dims if str(data[d].dtype).startswith("datetime64"))
+            times = data[time_dim].values
+            assert len(times), name
+            assert begin.replace(tzinfo=None) <= pd.Timestamp(times[0]) < end.replace(tzinfo=None)
+            read += 1
+    assert read >= 10
+
+
+@pytest.mark.integration
+def test_open_catalog_files_reads_what_a_search_found(demo_dev):
+    import numpy as np
+
+    from soc_workspace import open_catalog_files, open_dataset
+
+    begin, end = DEMO_DAY + timedelta(hours=2), DEMO_DAY + timedelta(hours=3, minutes=30)
+    found = search("hermes", "merit", "l1", begin, end, env="dev")
+    assert list(found["version"]) == ["1.0.1", "1.0.1"]  # the reprocessed hours, newest only
+    whole = open_catalog_files(found)
+    singles = [open_dataset(url) for url in found["url"]]
+    time_dim = next(d for d in whole.dims if np.issubdtype(whole[d].dtype, np.datetime64))
+    assert whole.sizes[time_dim] == sum(s.sizes[time_dim] for s in singles)
+    trimmed = open_catalog_files(
+        mission="hermes", instrument="merit", level="l1", start=begin, stop=end, env="dev"
+    )
+    times = pd.DatetimeIndex(trimmed[time_dim].values)
+    assert times.min() >= begin.replace(tzinfo=None)
+    assert times.max() < end.replace(tzinfo=None)
+    every = pd.DatetimeIndex(whole[time_dim].values)
+    inside = (every >= begin.replace(tzinfo=None)) & (every < end.replace(tzinfo=None))
+    assert trimmed.sizes[time_dim] == inside.sum() > 0  # [start, stop): stop excluded
+    with pytest.raises(ValueError, match=r"3 datasets \(padre_meddea_l0_housekeeping"):
+        open_catalog_files(search("padre", "meddea", "l0", begin, end, env="dev"))
+    with pytest.raises(ValueError, match="no files found"):
+        open_catalog_files(mission="hermes", instrument="merit", start="2030-01-01", env="dev")
