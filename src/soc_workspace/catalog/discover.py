@@ -14,11 +14,19 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..missions import MISSIONS
 from .datasets import StoredObject
 from .location import CATALOG_JSON, PREFIX, IndexLocation
+
+
+def tqdm(*args: Any, **kwargs: Any) -> Any:
+    """A progress bar, imported on first use: in a notebook without ipywidgets merely
+    importing ``tqdm.auto`` prints a warning, which searches must not cause."""
+    from tqdm.auto import tqdm as bar
+
+    return bar(*args, **kwargs)
+
 
 _YEAR = re.compile(r"^\d{4}$")
 _TWO = re.compile(r"^\d{2}$")
