@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "bucket_for": "soc_workspace.missions",
     "key_for": "soc_workspace.missions",
     "write_demo_data": "soc_workspace.demo",
+    "search": "soc_workspace.catalog",
+    "open_catalog_files": "soc_workspace.catalog.opening",
     "open_dataset": "soc_workspace.io",
     "open_mfdataset": "soc_workspace.io",
     "SOCDataError": "soc_workspace.io",

@@ -16,6 +16,10 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("soc_workspace.cli_config:config", "Show the settings in effect and their origin."),
     "store": ("soc_workspace.store.cli:store", "Run or check the object store."),
+    "catalog": (
+        "soc_workspace.catalog.cli:catalog",
+        "Build, update and search the file catalogs beside the data.",
+    ),
     "up": (
         "soc_workspace.local.cli:up",
         "Start the workspace on this machine (hub, gateway, store).",

@@ -83,6 +83,7 @@ class ScratchSettings(_Section):
 class CatalogSettings(_Section):
     url: str
     cache_dir: str
+    max_age: float
 
     @property
     def resolved_cache_dir(self) -> Path:

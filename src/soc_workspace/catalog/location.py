@@ -1,0 +1,174 @@
+"""Where a bucket's index lives, and the one guard every index write goes through.
+
+With ``catalog.url`` empty (the default) the index of bucket ``B`` lives beside its data::
+
+    s3://B/catalog.json                          CloudCatalog entry point (the spec puts it at
+                                                 the bucket root, where HelioCloud tools look)
+    s3://B/catalog/<id>_<YYYY>.csv               CloudCatalog yearly index files
+    s3://B/catalog/<id>.json                     CloudCatalog info file: the extra columns
+    s3://B/catalog/manifest.json                 the current generation of our columnar copy
+    s3://B/catalog/parquet/<id>/<id>_<YYYY>-<hash>.parquet   immutable columnar year files
+    s3://B/catalog/skipped.csv                   objects the last scan could not place
+
+With ``catalog.url = "s3://C"`` (or a local folder) the same tree lives under ``s3://C/B/``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import fsspec
+
+from ..config import Settings, load_settings
+from ..store import PipelineBucketError, check_writable, filesystem, is_pipeline_bucket
+
+CATALOG_JSON = "catalog.json"
+PREFIX = "catalog/"
+MANIFEST = PREFIX + "manifest.json"
+SKIPPED = PREFIX + "skipped.csv"
+
+
+@dataclass(frozen=True)
+class IndexLocation:
+    """The index of one data bucket: where its files go and how to reach them.
+
+    ``root`` is the folder holding ``catalog.json`` and ``catalog/`` (``s3://B`` by default);
+    ``bucket`` is the data bucket the index describes.
+    """
+
+    bucket: str
+    root: str
+    fs: Any  # an fsspec filesystem reaching ``root``
+    in_data_bucket: bool
+
+    def url(self, relative: str) -> str:
+        return f"{self.root.rstrip('/')}/{relative}"
+
+    def path(self, relative: str) -> str:
+        """The filesystem path (no protocol) of a file of this index."""
+        return self.fs._strip_protocol(self.url(relative))
+
+    @property
+    def index_url(self) -> str:
+        """The CloudCatalog ``index`` value: the folder of the yearly CSV files."""
+        return self.url(PREFIX)
+
+
+def locate(
+    bucket: str,
+    settings: Settings | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> IndexLocation:
+    """Where the index of ``bucket`` (a name or ``s3://name``) lives under these settings."""
+    settings = settings or load_settings()
+    bucket = bucket.removeprefix("s3://").strip("/")
+    if not bucket or "/" in bucket:
+        raise ValueError(f"{bucket!r} is not a bucket name (expected e.g. 'hermes-eea')")
+    base = settings.catalog.url.strip()
+    if not base:
+        fs = _s3(settings, storage_options)
+        return IndexLocation(bucket, f"s3://{bucket}", fs, in_data_bucket=True)
+    root = f"{base.rstrip('/')}/{bucket}"
+    if root.startswith("s3://"):
+        fs = _s3(settings, storage_options)
+    else:
+        fs, _ = fsspec.core.url_to_fs(root)
+    return IndexLocation(bucket, root, fs, in_data_bucket=False)
+
+
+def _s3(settings: Settings, storage_options: dict[str, Any] | None) -> Any:
+    return filesystem(settings, **(storage_options or {}))
+
+
+def is_loopback(endpoint: str | None) -> bool:
+    """True when ``endpoint`` is a store on this machine (the embedded store, a test store)."""
+    if not endpoint:
+        return False  # no endpoint: AWS itself
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_index_write(
+    location: IndexLocation, relative: str, *, operator: bool, endpoint: str | None
+) -> str:
+    """Refuse any index write that is not ours to make; return the URL to write.
+
+    Outside the SOC's instrument buckets this is :func:`soc_workspace.store.check_writable`.
+    Inside one, only ``catalog.json`` and ``catalog/...`` may be written, and only on a store
+    on this machine, or by the SOC operator who says so (``operator=True``, ``--operator``).
+    """
+    url = location.url(relative)
+    if not url.startswith("s3://") or not is_pipeline_bucket(_bucket(url)):
+        return check_writable(url)
+    if relative != CATALOG_JSON and not relative.startswith(PREFIX):
+        raise PipelineBucketError(
+            f"refusing to write {url!r}: in a SOC pipeline bucket the catalog writes only "
+            f"{CATALOG_JSON} and {PREFIX}..."
+        )
+    if not operator and not is_loopback(endpoint):
+        where = endpoint or "AWS S3"
+        raise PipelineBucketError(
+            f"refusing to write the index {url!r} into the SOC pipeline bucket "
+            f"{_bucket(url)!r} at {where}: indexing the SOC's buckets is the SOC operator's "
+            "act. Operators: pass --operator (operator=True). Everyone else: set catalog.url "
+            "(SOC_WORKSPACE__CATALOG__URL) to a location of your own, e.g. your scratch bucket."
+        )
+    return url
+
+
+def _bucket(url: str) -> str:
+    return url.removeprefix("s3://").split("/", 1)[0]
+
+
+class IndexWriter:
+    """Writes the files of one index, each whole: a reader sees the old file or the new one.
+
+    On S3 a PUT replaces an object at once. On a local folder we write a temporary file and
+    rename it over the target, which POSIX makes atomic.
+    """
+
+    def __init__(self, location: IndexLocation, *, operator: bool, endpoint: str | None) -> None:
+        self.location = location
+        self.operator = operator
+        self.endpoint = endpoint
+        self.written: list[str] = []
+
+    def put(self, relative: str, data: bytes) -> str:
+        url = check_index_write(
+            self.location, relative, operator=self.operator, endpoint=self.endpoint
+        )
+        fs = self.location.fs
+        path = self.location.path(relative)
+        if _is_local(fs):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        else:
+            fs.pipe_file(path, data)
+        self.written.append(url)
+        return url
+
+    def delete(self, relatives: list[str]) -> None:
+        for relative in relatives:
+            check_index_write(
+                self.location, relative, operator=self.operator, endpoint=self.endpoint
+            )
+        if relatives:
+            self.location.fs.rm([self.location.path(r) for r in relatives])
+
+
+def _is_local(fs: Any) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
