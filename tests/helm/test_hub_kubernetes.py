@@ -218,6 +218,8 @@ async def test_standard_server_of_a_team_member(hub_config):
     assert env["SOC_WORKSPACE_CONFIG"] == "/etc/soc-workspace/config.toml"
     assert env["SOC_WORKSPACE_CATALOGS"] == "/etc/soc-workspace/catalogs"
     assert env["SOC_WORKSPACE_KERNEL_IDLE_TIMEOUT"] == "3600"
+    # JSON settings pass KubeSpawner's "{username}" templating unchanged
+    assert json.loads(env["SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS"])["hermes"] == "hermes"
 
     mounts, volumes = _mounts(pod), _volumes(pod)
     # the home volume of the jupyterhub chart, then ours

@@ -389,7 +389,13 @@ def prepare_server(chart: ChartSettings, spawner: Any) -> None:
     spawner.image = check_image(k.image)
     spawner.service_account = k.service_account
     spawner.automount_service_account_token = False
-    spawner.environment = {**spawner.environment, **server_environment(chart)}
+    # KubeSpawner expands "{username}"-style templates in environment values with str.format,
+    # so literal braces (the JSON of some settings) must be doubled to arrive unchanged.
+    ours = {
+        key: value.replace("{", "{{").replace("}", "}}")
+        for key, value in server_environment(chart).items()
+    }
+    spawner.environment = {**spawner.environment, **ours}
     volumes, mounts = server_volumes(chart, teams_of(spawner), admin=bool(spawner.user.admin))
     spawner.volumes = [v for v in spawner.volumes if not _ours(v)] + volumes
     spawner.volume_mounts = [m for m in spawner.volume_mounts if not _ours(m)] + mounts
