@@ -7,7 +7,6 @@ One workspace for the module; ``down`` at the end.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -34,16 +33,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 PASSWORD = "a-long-test-password-42"
 DAY = "2025-06-01"
 
-# The catalog, readers and demo data come from other parts of the project.
-HAVE_DATA = all(
-    importlib.util.find_spec(name) is not None
-    for name in ("soc_workspace.catalog", "soc_workspace.io", "soc_workspace.demo.runner")
-)
-needs_data = pytest.mark.skipif(
-    not HAVE_DATA,
-    reason="needs soc_workspace.catalog, soc_workspace.io and the demo data generator",
-)
-
 
 @pytest.fixture(scope="module")
 def workspace():
@@ -51,10 +40,10 @@ def workspace():
     config = write_config(
         state.parent / f"{state.name}.toml",
         textwrap.dedent(
-            f"""
+            """
             [workspace]
             port = 0
-            demo_days = {1 if HAVE_DATA else 0}
+            demo_days = 1
             """
         ),
     )
@@ -185,7 +174,6 @@ def test_refused_token_is_explained(scientist, kernel):
     assert out == "explained: True"
 
 
-@needs_data
 def test_kernel_searches_opens_and_computes_on_demo_data(scientist, kernel):
     out = run(
         scientist,
@@ -211,7 +199,6 @@ def test_kernel_searches_opens_and_computes_on_demo_data(scientist, kernel):
     assert (workers, finite, first, last) == ("2", "True", DAY, DAY)
 
 
-@needs_data
 def test_quickstart_template_runs_in_the_users_server(scientist, kernel):
     started = time.monotonic()
     out = run(

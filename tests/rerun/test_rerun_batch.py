@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -133,3 +134,39 @@ def test_a_worker_killed_mid_run_loses_no_file(client, s3, tmp_path):
     # the nanny started a new worker in its place
     assert len(client.scheduler_info()["workers"]) == 2
     assert killed["address"] not in client.scheduler_info()["workers"]
+
+
+@contextlib.contextmanager
+def _catalog_built(s3):
+    """A catalog index over the pipeline bucket, removed afterwards (other tests list it)."""
+    from soc_workspace.catalog import build, clear_cache
+
+    build(PIPELINE_BUCKET, progress=False)
+    try:
+        yield
+    finally:
+        s3.rm(f"{PIPELINE_BUCKET}/catalog", recursive=True)
+        s3.rm(f"{PIPELINE_BUCKET}/catalog.json")
+        clear_cache(disk=True)
+
+
+def _no_listing(*args, **kwargs):
+    raise AssertionError("inputs were found by listing the bucket although a catalog exists")
+
+
+def test_inputs_come_from_the_catalog_once_it_is_built(client, day, s3, monkeypatch):
+    from soc_workspace.calibration import find_inputs
+    from soc_workspace.catalog import search
+
+    start, stop = "2025-07-02T00:00", "2025-07-02T03:00"
+    listed = find_inputs("hermes", "eea", start=start, stop=stop)  # no index yet: a listing
+    assert listed == day["raw"]
+
+    with _catalog_built(s3):
+        with monkeypatch.context() as patch:
+            patch.setattr("s3fs.S3FileSystem.glob", _no_listing)
+            assert find_inputs("hermes", "eea", start=start, stop=stop) == listed
+        found = search("hermes", "eea", "l0", start=start, stop=stop)
+        table = rerun(found, cluster=client, progress=False)
+    assert list(table["input"]) == listed
+    assert list(table["status"]) == ["ok"] * len(listed)
