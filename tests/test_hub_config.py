@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -90,6 +93,27 @@ def test_user_environment_points_at_gateway_store_and_catalog():
     assert env["SOC_WORKSPACE__CATALOG__URL"] == "s3://soc-catalogs/"
     assert env["SOC_WORKSPACE__ENVIRONMENT"] == "prod"
     assert c.Spawner.default_url == "/lab"
+
+
+def test_notebooks_plot_without_a_cdn(tmp_path):
+    env = hub_config().Spawner.environment
+    assert env["PANEL_INLINE"] == "true"
+    startup = Path(env["PYTHONSTARTUP"])
+    # the start-up file runs in every kernel, also mission kernels without soc_workspace
+    code = (
+        "import sys; sys.modules['soc_workspace'] = None\n"  # not importable there
+        f"exec(open({str(startup)!r}).read())\n"
+        "import holoviews, hvplot\n"
+        "print(holoviews.extension.inline, hvplot.extension.inline)\n"
+        "print(sorted(n for n in dir() if 'soc' in n.lower()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.split("\n")
+    assert out[:2] == ["True True", "[]"]
+    k8s = Config()
+    configure_hub(k8s, load_settings(), deployment="kubernetes", gateway=GATEWAY)
+    assert "PYTHONSTARTUP" not in k8s.Spawner.environment  # the image sets its own path
 
 
 def test_authenticators():

@@ -14,6 +14,7 @@ import stat
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from workspace_support import (
@@ -75,6 +76,7 @@ def kernel(scientist):
 def run(session, kernel, code, timeout=180):
     result = session.run_code(kernel, textwrap.dedent(code), timeout=timeout)
     assert result.ok, f"{result.error}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
     return result.stdout.strip()
 
 
@@ -147,6 +149,8 @@ def test_gateway_cluster_with_two_workers_computes(scientist, kernel, workspace)
             workers = len(client.scheduler_info()["workers"])
             total = da.ones((2000, 2000), chunks=500).sum().compute()
             print(workers, int(total), type(client.cluster).__name__)
+        import gc
+        gc.collect()  # the gateway clients' __del__ must stay quiet in the notebook
         """,
         timeout=240,
     )
@@ -268,6 +272,8 @@ def test_a_real_browser_logs_in_and_sees_jupyterlab(workspace, scientist, tmp_pa
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             page.goto(f"{workspace.hub_url}/hub/login", timeout=60_000)
             page.fill("#username_input", "sci")
             page.fill("#password_input", PASSWORD)
@@ -279,9 +285,60 @@ def test_a_real_browser_logs_in_and_sees_jupyterlab(workspace, scientist, tmp_pa
             names = page.locator(".jp-DirListing-itemName").all_inner_texts()
             shot = os.environ.get("SOC_WORKSPACE_SCREENSHOT") or str(tmp_path / "lab.png")
             page.screenshot(path=shot)
+
+            # A scientist plots a day of demo data: the plot must draw with no internet
+            # (BokehJS and Panel served inline, see soc_workspace/startup.py).
+            xsrf = next(c["value"] for c in page.context.cookies() if c["name"] == "_xsrf")
+            put = page.request.put(
+                f"{workspace.hub_url}/user/sci/api/contents/plot.ipynb",
+                data=json.dumps({"type": "notebook", "content": _notebook(PLOT_CELL)}),
+                headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"},
+            )
+            assert put.ok, put.text()
+            page.goto(f"{workspace.hub_url}/user/sci/lab/tree/plot.ipynb?reset", timeout=60_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+            page.get_by_text("| Idle").wait_for(timeout=60_000)  # the kernel is ready for input
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            page.wait_for_selector(".jp-OutputArea-output canvas", timeout=120_000)
+            page.screenshot(path=str(tmp_path / "plot.png"))
+            errors = page.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+            stderr = errors.all_inner_texts()
         finally:
             browser.close()
     assert {"templates", "shared", "teams"} <= {n.strip() for n in names}
+    assert not [t for t in stderr if "Traceback" in t or "Warning" in t], stderr
+    # In notebooks Panel always names its CDN for its theme stylesheets and an import-map
+    # polyfill; neither is needed to draw (BokehJS, which draws, must come from here: the
+    # canvas above proves it did). Everything else must stay on this machine.
+    outside = sorted(
+        url
+        for url in requested
+        if (urlsplit(url).hostname or "") not in ("", "127.0.0.1", "localhost")
+        and not url.startswith("https://cdn.holoviz.org/panel/")
+    )
+    assert outside == [], f"the page asked hosts outside this machine: {outside}"
+
+
+PLOT_CELL = """\
+import soc_workspace as soc, hvplot.xarray
+files = soc.search("hermes", "nemisis", "l1", start="2025-06-01T00:00", stop="2025-06-01T02:00")
+ds = soc.open_catalog_files(files)
+ds["hermes_nem_b_gse"].hvplot.line(x="Epoch", by="hermes_nem_b_gse_label")
+"""
+
+
+def _notebook(*cells: str) -> dict:
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "cells": [
+            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
+             "outputs": [], "source": source}
+            for i, source in enumerate(cells)
+        ],
+    }  # fmt: skip
 
 
 def test_state_survives_a_crash(workspace, scientist, kernel):

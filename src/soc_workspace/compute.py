@@ -10,6 +10,7 @@ errors and closes everything it opened.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -53,11 +54,12 @@ def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> I
             from dask_gateway import Gateway
 
             gateway = Gateway()
-            stack.callback(gateway.close)
+            stack.callback(_close_gateway, gateway)
             try:
                 cluster = gateway.new_cluster(**options)
             except Exception as err:
                 raise translate_gateway_error(err) from err
+            stack.callback(_close_gateway, cluster.gateway)
             stack.callback(cluster.close)
             cluster.scale(workers)
         else:
@@ -69,3 +71,15 @@ def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> I
         client = stack.enter_context(Client(cluster))
         client.wait_for_workers(workers, timeout=timeout)
         yield client
+
+
+def _close_gateway(gateway: Any) -> None:
+    """Close a dask-gateway client so that it stays quiet when it is garbage-collected.
+
+    ``Gateway.__del__`` closes again, and with current distributed a second close raises
+    (its loop runner has stopped), which prints a traceback into users' notebooks. A closed
+    client has nothing left to clean up, so remove what ``__del__`` checks before closing.
+    """
+    gateway.close()
+    with contextlib.suppress(AttributeError):
+        del gateway._loop_runner

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from traitlets.config import Config
@@ -13,6 +14,8 @@ from .environment import user_environment
 from .gateway import GatewayService, stop_clusters_hook
 from .profiles import configure_profiles
 from .roles import add_gateway_service, add_operator_service, configure_roles
+
+STARTUP_FILE = Path(__file__).resolve().parents[1] / "startup.py"
 
 DEPLOYMENTS = ("local", "kubernetes")
 
@@ -82,6 +85,10 @@ def configure_hub(
             store_environment=store_environment,
         )
     )
+    if deployment == "local":
+        # Users' servers run from this installation, so their kernels find its start-up file
+        # (plots that draw offline); the notebook image sets the same variable itself.
+        environment["PYTHONSTARTUP"] = str(STARTUP_FILE)
     c.Spawner.environment = environment
     c.Spawner.default_url = hub.default_url
     c.Spawner.start_timeout = int(hub.start_timeout)

@@ -44,6 +44,8 @@ def user_environment(
         "SOC_WORKSPACE__STORE__CREDENTIALS": settings.store.credentials,
         "SOC_WORKSPACE__STORE__REGION": settings.store.region,
         "SOC_WORKSPACE__SCRATCH__URL": settings.scratch.url,
+        # Panel and Bokeh JavaScript served inline: SOC networks often reach no public CDN.
+        "PANEL_INLINE": "true",
     }
     if settings.store.endpoint_url:
         env["SOC_WORKSPACE__STORE__ENDPOINT_URL"] = settings.store.endpoint_url
