@@ -26,13 +26,14 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from soc_workspace.store.process import serve_in_subprocess
 
 INSTRUMENTS = {"eea": "eea", "nemisis": "nem", "merit": "mrt", "spani": "spn"}
 FIRST_YEAR, YEARS = 2016, 10
@@ -54,28 +55,16 @@ def main() -> None:
 
 
 def _start_store(state: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir", str(state)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    connection = state / "store.json"
-    deadline = time.monotonic() + 60
-    while not connection.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the embedded store did not start")
-        time.sleep(0.05)
-    endpoint = json.loads(connection.read_text())["endpoint_url"]
+    try:
+        store = serve_in_subprocess(state)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
     os.environ.update(
-        AWS_ENDPOINT_URL_S3=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        SOC_WORKSPACE__STORE__ENDPOINT_URL=endpoint,
+        store.environment(),
         SOC_WORKSPACE__CATALOG__CACHE_DIR=str(state.parent / "cache"),
         SOC_WORKSPACE__CATALOG__MAX_AGE="3600",
     )
-    return proc
+    return store.process
 
 
 def _synthesise(instrument: str, n: int, rng: np.random.Generator) -> pd.DataFrame:

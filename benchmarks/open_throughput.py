@@ -76,29 +76,10 @@ def main() -> int:
 # -- the store -------------------------------------------------------------------------------
 def start_store(state: Path) -> tuple[subprocess.Popen, dict[str, str]]:
     """``soc-workspace store serve`` in its own process (its own interpreter and GIL)."""
-    exe = Path(sys.executable).with_name("soc-workspace")
-    proc = subprocess.Popen(
-        [str(exe), "store", "serve", "--state-dir", str(state), "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    connection = state / "store.json"
-    deadline = time.monotonic() + 60
-    while not connection.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the embedded store did not start")
-        time.sleep(0.1)
-    endpoint = json.loads(connection.read_text())["endpoint_url"]
-    from soc_workspace.store.embedded import ACCESS_KEY, SECRET_KEY
+    from soc_workspace.store.process import serve_in_subprocess
 
-    env = {
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
-    }
-    return proc, env
+    store = serve_in_subprocess(state, "--port", "0")
+    return store.process, store.environment()
 
 
 def store_options(env: dict[str, str]) -> dict:

@@ -7,13 +7,10 @@ or reaches a real bucket.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,19 +104,7 @@ def serve_store(state: Path, *extra: str, timeout: float = 60) -> tuple[subproce
 
     The process writes text to ``proc.stdout``; extra arguments go to ``store serve``.
     """
-    connection = state / "store.json"
-    connection.unlink(missing_ok=True)  # a crashed server leaves its file behind
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "soc_workspace.cli", "store", "serve", "--state-dir", str(state),
-         *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while not connection.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"store did not start: {proc.stdout.read()}")
-        time.sleep(0.05)
-    return proc, json.loads(connection.read_text())
+    from soc_workspace.store.process import serve_in_subprocess
+
+    store = serve_in_subprocess(state, *extra, timeout=timeout, stdout=subprocess.PIPE, text=True)
+    return store.process, {"endpoint_url": store.endpoint_url}

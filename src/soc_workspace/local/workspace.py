@@ -27,7 +27,7 @@ import requests
 from rich.console import Console
 
 from ..config import Settings, load_settings
-from ..store.embedded import ACCESS_KEY, SECRET_KEY
+from ..store.embedded import ACCESS_KEY, SECRET_KEY, store_environment
 from . import processes
 from .folders import prepare_state_dir
 from .paths import StatePaths
@@ -153,7 +153,7 @@ def _start(
     with _step(console, steps, "store", "object store") as note:
         if embedded:
             store_pid, endpoint = _start_store(paths, env, settings)
-            store_env = _embedded_store_environment(endpoint)
+            store_env = store_environment(endpoint)
             note(f"embedded S3 at {endpoint}, objects in {paths.store / 'objects'}")
         else:
             from ..store import check_reachable
@@ -319,16 +319,6 @@ def _start_store(paths: StatePaths, env: dict[str, str], settings: Settings) -> 
     raise WorkspaceError(
         "the embedded store did not start within 60 s:\n" + _tail(paths.log("store"))
     )
-
-
-def _embedded_store_environment(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
-    }
 
 
 def _embedded_storage_options(endpoint: str) -> dict[str, Any]:

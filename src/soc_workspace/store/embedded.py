@@ -34,6 +34,18 @@ log = logging.getLogger(__name__)
 ACCESS_KEY = "soc-workspace"
 SECRET_KEY = "soc-workspace-embedded"
 
+
+def store_environment(endpoint_url: str) -> dict[str, str]:
+    """Environment variables that point boto3, s3fs and soc-workspace at an embedded store."""
+    return {
+        "AWS_ENDPOINT_URL_S3": endpoint_url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint_url,
+    }
+
+
 _running_lock = threading.Lock()
 _running: EmbeddedStore | None = None
 
@@ -79,13 +91,7 @@ class EmbeddedStore:
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point boto3, s3fs and soc-workspace at this store."""
-        return {
-            "AWS_ENDPOINT_URL_S3": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "SOC_WORKSPACE__STORE__ENDPOINT_URL": self.endpoint_url,
-        }
+        return store_environment(self.endpoint_url)
 
     def start(self) -> EmbeddedStore:
         global _running
