@@ -160,14 +160,14 @@ def _stat_ms(stats: Any, which: str) -> int:
 def result_table(ds: Dataset, table: pa.Table) -> pa.Table:
     """Rows of one dataset's index in the columns of ``RESULT_COLUMNS``."""
     n = table.num_rows
-    url = table.column("url")
+    url = _text(table.column("url"))
 
     zeros = pa.array(np.zeros(n, np.int32))
 
     def constant(value: str | None) -> pa.Array:
         if value is None:
-            return pa.nulls(n, pa.string())
-        return pa.array([value], pa.string()).take(zeros)  # 100x faster than a list of n
+            return pa.nulls(n, _TEXT)
+        return pa.array([value], _TEXT).take(zeros)  # 100x faster than a list of n
 
     columns = {
         "dataset": constant(ds.id),
@@ -178,14 +178,22 @@ def result_table(ds: Dataset, table: pa.Table) -> pa.Table:
         "mode": constant(ds.mode),
         "start": table.column("start"),
         "stop": table.column("stop"),
-        "version": table.column("version"),
+        "version": _text(table.column("version")),
         "latest": table.column("latest"),
         "filename": _filenames(url),
         "filesize": table.column("filesize"),
-        "etag": table.column("etag"),
+        "etag": _text(table.column("etag")),
         "url": url,
     }
     return pa.table(columns)
+
+
+# pandas keeps text as large_string: cast once per decoded row group, not per search.
+_TEXT = pa.large_string()
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column if column.type == _TEXT else column.cast(_TEXT)
 
 
 def _filenames(urls: pa.ChunkedArray) -> pa.ChunkedArray:
