@@ -328,6 +328,37 @@ def test_update_adds_versions_idempotently(soc_store):
 
 
 @pytest.mark.integration
+def test_update_removes_deleted_files_it_is_told_of(soc_store):
+    fs, _ = soc_store
+    when = DAY + timedelta(hours=40)
+    hour = {"start": when, "stop": when + timedelta(minutes=1)}
+    newer = key_for(parse_filename(_name("eea", "l1", when, version="2.0.0")))
+    lone = key_for(parse_filename(_name("eea", "l2", when)))  # the only file of its dataset
+    fs.pipe({f"hermes-eea/{newer}": b"v2", f"hermes-eea/{lone}": b"l2"})
+    update("hermes-eea", [newer, lone], progress=False)
+    clear_cache()
+    assert list(search("hermes", "eea", "l1", **hour)["version"]) == ["2.0.0"]
+    assert "hermes_eea_l2" in set(list_datasets("hermes", "eea")["dataset"])
+    fs.invalidate_cache()
+    assert fs.exists("hermes-eea/catalog/hermes_eea_l2_2025.csv")
+
+    fs.rm([f"hermes-eea/{newer}", f"hermes-eea/{lone}"])  # the pipeline withdraws both
+    report = update("hermes-eea", [f"s3://hermes-eea/{newer}", lone], progress=False)
+    assert sorted(report.removed) == sorted([newer, lone])
+    assert "2 indexed file(s) gone from the bucket, removed" in report.summary()
+    assert "hermes_eea_l2" not in report.datasets
+    clear_cache()
+    found = search("hermes", "eea", "l1", version="all", **hour)
+    assert list(found["version"]) == ["1.0.0"]  # the previous version is the newest again
+    assert list(found["latest"]) == [True]
+    assert "hermes_eea_l2" not in set(list_datasets("hermes", "eea")["dataset"])
+    fs.invalidate_cache()
+    assert not fs.exists("hermes-eea/catalog/hermes_eea_l2_2025.csv")  # CloudCatalog sees it too
+    assert "hermes_eea_l2" not in fs.cat("hermes-eea/catalog.json").decode()
+    assert update("hermes-eea", [newer, lone], progress=False).generation is None  # idempotent
+
+
+@pytest.mark.integration
 def test_update_lists_only_new_days(soc_store):
     fs, _ = soc_store
     new = DAY + timedelta(days=2, hours=1)

@@ -2,7 +2,8 @@
 
 ``build`` lists the whole bucket (the one time anything lists it) and publishes a complete
 index. ``update`` adds objects without a full scan: from a list of keys (the pipeline's upload
-events) or by listing only the date folders from the newest indexed day on. Both are
+events) or by listing only the date folders from the newest indexed day on; a listed key
+that is indexed but no longer in the bucket (a delete event) leaves the index. Both are
 idempotent: running them again with nothing new writes nothing.
 """
 
@@ -26,10 +27,11 @@ from .datasets import (
     finish_table,
     group_objects,
 )
-from .discover import head_objects, list_newer, scan
+from .discover import head_objects, list_newer, normalize_key, scan
 from .index import (
     CatalogError,
     ConcurrentUpdate,
+    dataset_from_manifest,
     load_manifest,
     publish,
     read_parquet_table,
@@ -56,6 +58,7 @@ class BuildReport:
     added: int = 0  # objects seen by this run
     skipped: list[Skipped] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # listed keys that are not in the bucket
+    removed: list[str] = field(default_factory=list)  # of those, the ones the index had: dropped
     generation: str | None = None  # None: the index was already up to date
     years_rewritten: int = 0
 
@@ -74,9 +77,13 @@ class BuildReport:
             lines += [f"    {s.key}: {s.reason}" for s in self.skipped[:10]]
             if len(self.skipped) > 10:
                 lines.append(f"    ... all of them in {self.index}/{SKIPPED}")
-        if self.missing:
-            lines.append(f"  {len(self.missing)} listed key(s) not in the bucket:")
-            lines += [f"    {k}" for k in self.missing[:10]]
+        if self.removed:
+            lines.append(f"  {len(self.removed)} indexed file(s) gone from the bucket, removed:")
+            lines += [f"    {k}" for k in self.removed[:10]]
+        others = [k for k in self.missing if k not in set(self.removed)]
+        if others:
+            lines.append(f"  {len(others)} listed key(s) not in the bucket (nor in the index):")
+            lines += [f"    {k}" for k in others[:10]]
         return "\n".join(lines)
 
 
@@ -201,7 +208,9 @@ def update(
     each is looked up (HEAD) for its size and ETag. Without keys, only the date folders from
     ``since`` on are listed (default: per folder, the day of its newest indexed file).
     Idempotent: a key already indexed with the same content changes nothing; a new version of
-    a file becomes the newest, the old one stays in the history (``version="all"``).
+    a file becomes the newest, the old one stays in the history (``version="all"``). A listed
+    key the index has but the bucket no longer holds is removed from the index (so the
+    previous version, if any, is the newest again); listing folders finds no deletions.
     """
     settings = settings or load_settings()
     location = locate(bucket, settings, storage_options)
@@ -221,10 +230,17 @@ def update(
         else:
             objects = list(list_newer(location, previous, since=since, progress=progress))
         datasets, rows, skipped = group_objects(location.bucket, objects)
+        gone = _indexed_datasets(location.bucket, missing, previous)
+        for ds_id in gone:
+            datasets.setdefault(ds_id, dataset_from_manifest(previous["datasets"][ds_id]))
         tables = {}
-        for ds_id, new_rows in rows.items():
+        removed: list[str] = []
+        for ds_id in sorted(set(rows) | set(gone)):
             old = _load_rows(location, previous, ds_id)
-            tables[ds_id] = finish_table(pd.concat([old, new_rows], ignore_index=True))
+            deleted = old["url"].isin(gone.get(ds_id, {}))
+            removed += [gone[ds_id][url] for url in old.loc[deleted, "url"]]
+            merged = pd.concat([old[~deleted], rows.get(ds_id)], ignore_index=True)
+            tables[ds_id] = finish_table(merged)  # an empty table drops the dataset
         prefixes = _merge_prefixes(previous, _prefixes(objects))
         all_skipped = _merge_skipped(location, skipped) if skipped else None
         try:
@@ -245,6 +261,7 @@ def update(
             for d, e in previous["datasets"].items()
         }
         counts.update({d: len(t) for d, t in tables.items()})
+        counts = {d: n for d, n in counts.items() if n}  # emptied datasets left the index
         return BuildReport(
             bucket=location.bucket,
             index=location.root,
@@ -252,6 +269,7 @@ def update(
             added=len(objects),
             skipped=skipped,
             missing=missing,
+            removed=removed,
             generation=result.generation,
             years_rewritten=result.years_rewritten,
         )
@@ -274,6 +292,22 @@ def _load_rows(location: IndexLocation, manifest: dict[str, Any], ds_id: str) ->
     tables = [read_parquet_table(blobs[p]) for p in paths]
     frame = pa.concat_tables(tables).to_pandas()
     return frame[["start", "url", "filesize", "version", "etag", "modified"]]
+
+
+def _indexed_datasets(
+    bucket: str, keys: list[str], manifest: dict[str, Any]
+) -> dict[str, dict[str, str]]:
+    """Keys not in the bucket, by the indexed dataset their name places them in: url -> key."""
+    found: dict[str, dict[str, str]] = {}
+    for raw in keys:
+        try:
+            key = normalize_key(bucket, raw)
+            ds_id = dataset_for(parse_key(key)).id
+        except ValueError:
+            continue  # not a SOC file of this bucket: it cannot be in the index
+        if ds_id in manifest["datasets"]:
+            found.setdefault(ds_id, {})[f"s3://{bucket}/{key}"] = raw
+    return found
 
 
 def _merge_prefixes(manifest: dict[str, Any], new: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -120,8 +120,9 @@ def publish(
     """Write the index of ``tables`` (finished file tables per dataset) as a new generation.
 
     ``complete=True`` (a full scan): datasets absent from ``tables`` are dropped. Otherwise (an
-    update) they keep their entries of ``previous``. Years whose content did not change keep
-    their files; when nothing changed nothing is written, so a repeated update is a no-op.
+    update) they keep their entries of ``previous``; a dataset given an empty table is
+    dropped. Years whose content did not change keep their files; when nothing changed nothing
+    is written, so a repeated update is a no-op.
     ``skipped=None`` keeps the previous count. Raises :class:`ConcurrentUpdate`, having written
     only unreferenced files, when the manifest changed since ``previous`` was read.
     """
@@ -175,6 +176,8 @@ def publish(
 
     if not complete:
         for ds_id, entry in old.items():
+            if ds_id in tables:
+                continue  # given anew (an empty table: every file of it was deleted)
             entries.setdefault(ds_id, entry)
             datasets.setdefault(ds_id, dataset_from_manifest(entry))
     skipped_count = (previous or {}).get("skipped", 0) if skipped is None else len(skipped)
