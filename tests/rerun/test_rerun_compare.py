@@ -25,6 +25,10 @@ def test_every_real_product_is_identical_to_itself(shared_data):
         assert len(report.variables) > 0
         assert (report.variables["status"] == "identical").all()
         assert report.attributes.empty
+        assert report.attribute_differences.empty  # no differences: still a table to filter
+        assert list(report.attributes[report.attributes["ignored"]].columns) == list(
+            report.attributes.columns
+        )
 
 
 def test_fits_verdicts_agree_with_astropy_fitsdiff(shared_data):

@@ -274,7 +274,8 @@ def compare(
         rows = [_compare_variable(name, new, old, rtol, atol) for name in _union(new, old)]
         attributes = _compare_attributes(new, old, patterns)
     variables = pd.DataFrame(rows, columns=_VARIABLE_COLUMNS)
-    attribute_table = pd.DataFrame(attributes, columns=_ATTRIBUTE_COLUMNS)
+    # bool even when empty: an empty object column would select columns, not rows
+    attribute_table = pd.DataFrame(attributes, columns=_ATTRIBUTE_COLUMNS).astype({"ignored": bool})
     statuses = set(variables["status"])
     if statuses & {"added", "removed", "different"} or (~attribute_table["ignored"]).any():
         verdict: Verdict = "different"
