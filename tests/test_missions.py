@@ -235,14 +235,17 @@ _part = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, ma
 
 
 @st.composite
-def product_infos(draw) -> FileInfo:
-    m = get_mission(draw(_missions))
+def product_infos(
+    draw, mission: str | None = None, levels_left_out: tuple[str, ...] = ()
+) -> FileInfo:
+    """Standard product names' fields, of any mission or of ``mission``."""
+    m = get_mission(mission or draw(_missions))
     # a mode that looks like a level would be read as the level, by swxsoc and by us
     mode = draw(st.none() | _part.filter(lambda s: not any(s.startswith(lv) for lv in m.levels)))
     return FileInfo(
         mission=m.name,
         instrument=draw(st.sampled_from(m.instruments)).name,
-        level=draw(st.sampled_from(m.levels)),
+        level=draw(st.sampled_from([lv for lv in m.levels if lv not in levels_left_out])),
         time=draw(
             st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2099, 12, 31))
         ).replace(microsecond=0, tzinfo=UTC),
