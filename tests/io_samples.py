@@ -1,11 +1,13 @@
 """Write CDF files for the reader tests with cdflib's writer (the real format, not a mock).
 
 ``write_cdf`` makes a file from variables given as dicts; ``copy_cdf`` rewrites a real file
-with changes (broken attributes, fewer records, shifted times), keeping the CDF data types.
+with changes (broken attributes, fewer records, shifted times), keeping the CDF data types;
+``hourly_cuts`` cuts a real file into consecutive files an hour apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,22 @@ def copy_cdf(
     return write_cdf(
         dst, out, global_attrs={k: v for k, v in global_attrs.items()}, compressed=compressed
     )
+
+
+HOUR_NS = 3600 * 10**9
+
+
+def hourly_cuts(
+    src: Path, folder: Path, name: Callable[[int], str], *, parts: int = 3, records: int = 6
+) -> list[Path]:
+    """``src`` cut into ``parts`` files of ``records`` records each, the i-th shifted by i
+    hours and named ``name(i)``: consecutive files as a pipeline writes them."""
+    return [
+        copy_cdf(
+            src,
+            folder / name(i),
+            records=slice(records * i, records * (i + 1)),
+            shift_ns=i * HOUR_NS,
+        )
+        for i in range(parts)
+    ]

@@ -57,17 +57,9 @@ def test_backend_arguments(shared_data):
 
 
 def test_lazy_datasets_pickle_for_dask_workers(shared_data, tmp_path):
-    from io_samples import copy_cdf
+    from io_samples import hourly_cuts
 
-    files = [
-        copy_cdf(
-            EEA,
-            tmp_path / f"part{i}.cdf",
-            records=slice(9 * i, 9 * i + 9),
-            shift_ns=i * 3600 * 10**9,
-        )
-        for i in range(2)
-    ]
+    files = hourly_cuts(EEA, tmp_path, lambda i: f"part{i}.cdf", parts=2, records=9)
     for ds in (
         soc_workspace.open_dataset(EEA, chunks={"Epoch": 5}),
         soc_workspace.open_mfdataset(files),

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 from astropy.io import fits
 from conftest import SHARED_DATA
-from io_samples import copy_cdf
+from io_samples import copy_cdf, hourly_cuts
 
 import soc_workspace
 from soc_workspace.io import SOCDataError
@@ -168,16 +168,7 @@ def test_the_errors_say_what_to_do(corpus):
 def good_hours(tmp_path_factory, shared_data) -> list[Path]:
     """The real EEA file cut into three consecutive "hourly" files."""
     folder = tmp_path_factory.mktemp("good")
-    hour = 3600 * 10**9
-    return [
-        copy_cdf(
-            EEA,
-            folder / f"hermes_eea_l1_2000010{i}T170901_v1.0.0.cdf",
-            records=slice(6 * i, 6 * i + 6),
-            shift_ns=i * hour,
-        )
-        for i in range(3)
-    ]
+    return hourly_cuts(EEA, folder, lambda i: f"hermes_eea_l1_2000010{i}T170901_v1.0.0.cdf")
 
 
 def test_skip_leaves_bad_files_out_and_lists_them(corpus, good_hours):

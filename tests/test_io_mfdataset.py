@@ -8,28 +8,19 @@ import pandas as pd
 import pytest
 import xarray as xr
 from conftest import SHARED_DATA
-from io_samples import copy_cdf
+from io_samples import hourly_cuts
 
 import soc_workspace
 from soc_workspace.io import SOCDataError
 
 EEA = SHARED_DATA / "hermes/eea/l1/hermes_eea_l1_20000101T170901_v1.0.0.cdf"
-HOUR = 3600 * 10**9
 
 
 @pytest.fixture(scope="module")
 def hours(tmp_path_factory, shared_data):
     """The real EEA file cut into three files of 6 records, an hour apart."""
     folder = tmp_path_factory.mktemp("hours")
-    return [
-        copy_cdf(
-            EEA,
-            folder / f"hermes_eea_l1_20000101T{17 + i}0901_v1.0.0.cdf",
-            records=slice(6 * i, 6 * i + 6),
-            shift_ns=i * HOUR,
-        )
-        for i in range(3)
-    ]
+    return hourly_cuts(EEA, folder, lambda i: f"hermes_eea_l1_20000101T{17 + i}0901_v1.0.0.cdf")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from conftest import SHARED_DATA
-from io_samples import copy_cdf
+from io_samples import hourly_cuts
 
 import soc_workspace
 from soc_workspace.io import SOCDataError
@@ -29,15 +29,7 @@ def uploaded(embedded_store, shared_data, tmp_path_factory):
     if not fs.exists(BUCKET):
         fs.mkdir(BUCKET)
     folder = tmp_path_factory.mktemp("s3hours")
-    hours = [
-        copy_cdf(
-            EEA,
-            folder / f"hermes_eea_l1_20000101T{17 + i}0901_v1.0.0.cdf",
-            records=slice(6 * i, 6 * i + 6),
-            shift_ns=i * 3600 * 10**9,
-        )
-        for i in range(3)
-    ]
+    hours = hourly_cuts(EEA, folder, lambda i: f"hermes_eea_l1_20000101T{17 + i}0901_v1.0.0.cdf")
     uploads = {f"{BUCKET}/one/{EEA.name}": EEA.read_bytes(),
                f"{BUCKET}/one/{SPECTRUM.name}": SPECTRUM.read_bytes(),
                f"{BUCKET}/bad/cut.cdf": EEA.read_bytes()[:50_000]}  # fmt: skip
