@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -362,14 +362,5 @@ def list_environments(settings: Settings | None = None) -> list[MissionEnvironme
         except MissionEnvironmentError:
             python = Path(value) if "/" in value else _python_in(root / value)
             env = MissionEnvironment(name=value, python=python)
-        found.append(
-            MissionEnvironment(
-                name=env.name,
-                python=env.python,
-                path=env.path,
-                spec=env.spec,
-                created=env.created,
-                used_by=tuple(sorted(users.get(value, ()))),
-            )
-        )
+        found.append(replace(env, used_by=tuple(sorted(users.get(value, ())))))
     return found
