@@ -27,7 +27,7 @@ from .datasets import (
     finish_table,
     group_objects,
 )
-from .discover import head_objects, list_newer, normalize_key, scan
+from .discover import head_objects, list_newer, scan
 from .index import (
     CatalogError,
     ConcurrentUpdate,
@@ -80,7 +80,8 @@ class BuildReport:
         if self.removed:
             lines.append(f"  {len(self.removed)} indexed file(s) gone from the bucket, removed:")
             lines += [f"    {k}" for k in self.removed[:10]]
-        others = [k for k in self.missing if k not in set(self.removed)]
+        removed = set(self.removed)
+        others = [k for k in self.missing if k not in removed]
         if others:
             lines.append(f"  {len(others)} listed key(s) not in the bucket (nor in the index):")
             lines += [f"    {k}" for k in others[:10]]
@@ -295,18 +296,19 @@ def _load_rows(location: IndexLocation, manifest: dict[str, Any], ds_id: str) ->
 
 
 def _indexed_datasets(
-    bucket: str, keys: list[str], manifest: dict[str, Any]
+    bucket: str, missing: list[str], manifest: dict[str, Any]
 ) -> dict[str, dict[str, str]]:
-    """Keys not in the bucket, by the indexed dataset their name places them in: url -> key."""
+    """The keys ``head_objects`` found missing, by the indexed dataset their name places them
+    in: url -> key. (Its keys are normalized already; what it could not normalize is no key.)
+    """
     found: dict[str, dict[str, str]] = {}
-    for raw in keys:
+    for key in missing:
         try:
-            key = normalize_key(bucket, raw)
             ds_id = dataset_for(parse_key(key)).id
         except ValueError:
-            continue  # not a SOC file of this bucket: it cannot be in the index
+            continue  # not a SOC file name: it cannot be in the index
         if ds_id in manifest["datasets"]:
-            found.setdefault(ds_id, {})[f"s3://{bucket}/{key}"] = raw
+            found.setdefault(ds_id, {})[f"s3://{bucket}/{key}"] = key
     return found
 
 
