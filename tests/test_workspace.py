@@ -341,8 +341,32 @@ def _notebook(*cells: str) -> dict:
     }  # fmt: skip
 
 
+def test_status_names_a_dead_part_and_up_restarts_only_it(workspace):
+    """kill -9 of the store: `status` exits 1 naming it; `up` restarts it on its endpoint."""
+    import signal
+
+    from soc_workspace.local.processes import read_pid
+
+    state = workspace.state_dir
+    config = state + ".toml"
+    hub_before = read_pid(Path(state, "run", "hub.pid"))
+    os.kill(read_pid(Path(state, "run", "store.pid")), signal.SIGKILL)
+    time.sleep(0.5)
+    report = cli("status", "--state-dir", state, "--json", codes=(1,))
+    assert report.returncode == 1, report.stdout
+    status = json.loads(report.stdout)
+    assert status["down"] == ["store"], status
+    assert status["components"]["dask-gateway"] == "running"  # asked on its own port
+    again = cli("up", "--state-dir", state, "--config", config)
+    assert "Restarted store in" in again.stderr, again.stderr
+    assert read_pid(Path(state, "run", "hub.pid")) == hub_before  # the hub was left alone
+    assert type(workspace).read(Path(state)).store_endpoint == workspace.store_endpoint
+    assert cli("status", "--state-dir", state).returncode == 0
+
+
 def test_state_survives_a_crash(workspace, scientist, kernel):
-    """kill -9 of the hub and the store; the next `up` cleans up and keeps everything."""
+    """kill -9 of the hub and the store: the next `up` restarts both; the user's server,
+    its kernel and the files in the store run through it."""
     import signal
 
     from soc_workspace.local.processes import read_pid, workspace_processes
@@ -359,27 +383,28 @@ def test_state_survives_a_crash(workspace, scientist, kernel):
         fs.pipe("soc-workspace-scratch/sci/before-crash.txt", b"kept too")
         """,
     )
+    server_pid = run(scientist, kernel, "import os; print(os.getppid())")
     run_dir = os.path.join(workspace.state_dir, "run")
     for name in ("hub", "store"):
         os.kill(read_pid(Path(run_dir) / f"{name}.pid"), signal.SIGKILL)
     time.sleep(1)
     orphans = workspace_processes(Path(workspace.state_dir))
     assert orphans  # the proxy, gateway and the user's server outlive a crashed hub
+    cli("status", "--state-dir", workspace.state_dir, codes=(1,))
     config = workspace.state_dir + ".toml"
     again = cli("up", "--state-dir", workspace.state_dir, "--config", config)
-    assert "left over from an earlier run" in again.stderr
-    connection = type(workspace).read(Path(workspace.state_dir))
-    person = BrowserSession(connection.hub_url)
-    person.login("sci", PASSWORD)
-    person.start_server()
+    assert "Restarted store, hub in" in again.stderr, again.stderr
+    assert cli("status", "--state-dir", workspace.state_dir).returncode == 0
+    # The same kernel of the same server, reached through the new hub's proxy.
     out = run(
-        person,
-        person.start_kernel(),
+        scientist,
+        kernel,
         """
+        import os
         from pathlib import Path
         from soc_workspace.store import filesystem
-        print(Path("before-crash.txt").read_text(), "/",
+        print(os.getppid(), Path("before-crash.txt").read_text(), "/",
               filesystem().cat("soc-workspace-scratch/sci/before-crash.txt").decode())
         """,
     )
-    assert out == "kept / kept too"
+    assert out == f"{server_pid} kept / kept too"

@@ -20,15 +20,17 @@ def write_config(path: Path, text: str) -> Path:
     return path
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real ``soc-workspace`` command; fail with its output when it fails."""
+def cli(
+    *args: str, timeout: float = 300, codes: tuple[int, ...] = (0, 3)
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``soc-workspace`` command; fail with its output on another exit code."""
     result = subprocess.run(
         [sys.executable, "-m", "soc_workspace", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
     )
-    if result.returncode not in (0, 3):
+    if result.returncode not in codes:
         raise AssertionError(
             f"soc-workspace {' '.join(args)} exited {result.returncode}:\n"
             f"{result.stdout}\n{result.stderr}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
 from tornado.escape import url_escape
 from tornado.httputil import url_concat
-from traitlets import Unicode, default
-from traitlets.config import Config
+from traitlets import Callable, Unicode, default
+from traitlets.config import Config, Configurable
 
 from ..config import Settings
 
@@ -17,8 +18,56 @@ from ..config import Settings
 # and Kubernetes-friendly: lower-case letters, digits, "-" and "_", starting with a letter.
 USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
+USERNAME_MAX_LENGTH = 32
+_USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
 # SharedPasswordAuthenticator refuses admin passwords shorter than this.
 ADMIN_PASSWORD_LENGTH = 32
+
+
+def username_problem(username: str) -> str | None:
+    """What is wrong with a (normalized) user name, in a sentence; None when it is fine."""
+    if not username:
+        return "a user name is needed"
+    if len(username) > USERNAME_MAX_LENGTH:
+        return f"the name has {len(username)} characters; at most {USERNAME_MAX_LENGTH} are allowed"
+    if not username[0].isascii() or not username[0].islower():
+        return "the name must start with a lower-case letter a-z"
+    wrong = sorted(set(username) - _USERNAME_CHARACTERS)
+    if wrong:
+        shown = " ".join(repr(c) for c in wrong[:5])
+        return (
+            f"the name may contain only lower-case letters a-z, digits, '-' and '_' (not {shown})"
+        )
+    return None
+
+
+class UsernameRules(Configurable):
+    """Mix into an authenticator: user names the workspace can use, refused with a reason.
+
+    On one machine in multi-user mode every hub user gets a system account, so names of
+    existing system users and groups are refused too (``name_check``).
+    """
+
+    name_check = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="A function of a user name that returns why it cannot be used, or None.",
+    )
+
+    def username_problem(self, username: str) -> str | None:
+        problem = username_problem(username)
+        if problem is None and self.name_check is not None:
+            problem = self.name_check(username)
+        return problem
+
+    def validate_username(self, username: str) -> bool:
+        problem = self.username_problem(username)
+        if problem is not None:
+            self.log.warning("Refused user name %r: %s", username, problem)  # type: ignore[attr-defined]
+            return False
+        return super().validate_username(username)  # type: ignore[misc]
 
 
 def configure_authenticator(
@@ -58,7 +107,7 @@ def configure_authenticator(
             'hub.authenticator = "shared-password" needs a password: set hub.shared_password '
             "(SOC_WORKSPACE__HUB__SHARED_PASSWORD), 8 characters or more"
         )
-    c.JupyterHub.authenticator_class = "shared-password"
+    c.JupyterHub.authenticator_class = WorkspaceSharedPasswordAuthenticator
     c.SharedPasswordAuthenticator.user_password = password
     if admin_password:
         if len(admin_password) < ADMIN_PASSWORD_LENGTH:
@@ -69,7 +118,11 @@ def configure_authenticator(
         c.SharedPasswordAuthenticator.admin_password = admin_password
 
 
-class WorkspaceNativeAuthenticator(NativeAuthenticator):
+class WorkspaceSharedPasswordAuthenticator(UsernameRules, SharedPasswordAuthenticator):
+    """JupyterHub's shared-password authenticator with the workspace's user-name rules."""
+
+
+class WorkspaceNativeAuthenticator(UsernameRules, NativeAuthenticator):
     """NativeAuthenticator that creates the admin accounts with a known password at start.
 
     Without this the first person to sign up under the admin's name would own the hub.
@@ -93,10 +146,25 @@ class WorkspaceNativeAuthenticator(NativeAuthenticator):
             self._create_admin_accounts()
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
-        return [
-            (path, _LoginHandler if handler is native_handlers.LoginHandler else handler)
-            for path, handler in super().get_handlers(app)
-        ]
+        ours = {
+            native_handlers.LoginHandler: _LoginHandler,
+            native_handlers.SignUpHandler: _SignUpHandler,
+        }
+        return [(path, ours.get(handler, handler)) for path, handler in super().get_handlers(app)]
+
+    def signup_problem(self, username: str, password: str) -> str:
+        """Why a sign-up was refused, in a sentence that says what to change."""
+        problem = self.username_problem(self.normalize_username(username))
+        if problem:
+            return f"Choose another user name: {problem}."
+        if len(password) < self.minimum_password_length:
+            return (
+                f"Choose a longer password: it has {len(password)} characters, at least "
+                f"{self.minimum_password_length} are needed."
+            )
+        if self.check_common_password and self.is_password_common(password):
+            return "Choose another password: this one is on the list of common passwords."
+        return "The sign-up was refused; ask an administrator to look at the hub's log."
 
     def _create_admin_accounts(self) -> None:
         for name in sorted(self.admin_users):
@@ -151,3 +219,33 @@ class _LoginHandler(native_handlers.LoginHandler):
                 {"next": self.get_argument("next", "")},
             ),
         )
+
+
+class _SignUpHandler(native_handlers.SignUpHandler):
+    """nativeauthenticator's sign-up page, saying exactly why a sign-up was refused.
+
+    Its own message blames "spaces, commas or slashes" whatever the reason was.
+    """
+
+    def get_result_message(
+        self,
+        user: Any,
+        assume_user_is_human: bool,
+        username_already_taken: bool,
+        confirmation_matches: bool,
+        user_is_admin: bool,
+    ) -> tuple[str, str]:
+        alert, message = super().get_result_message(
+            user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin
+        )
+        if (
+            not user
+            and assume_user_is_human
+            and confirmation_matches
+            and not username_already_taken
+        ):
+            message = self.authenticator.signup_problem(
+                self.get_body_argument("username", "", strip=False),
+                self.get_body_argument("signup_password", "", strip=False),
+            )
+        return alert, message

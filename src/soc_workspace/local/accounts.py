@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import rootfs
+
 USERS_GROUP = "socws-users"
 ADMINS_GROUP = "socws-admins"
 TEAM_GROUP_PREFIX = "socws-t-"
@@ -39,8 +41,53 @@ def require_root(what: str = 'isolation = "multi-user"') -> None:
         )
 
 
+RESERVED_PREFIX = "socws-"
+"""Names of our system groups start with it; no hub user may take such a name."""
+
+
 def team_group(team: str) -> str:
     return TEAM_GROUP_PREFIX + team
+
+
+def name_conflict(name: str) -> str | None:
+    """Why hub user ``name`` cannot have a system account here, or None when it can.
+
+    Refused: our reserved prefix, and names of system users or groups soc-workspace did not
+    create (``useradd --user-group`` fails on an existing group, and nobody may run code as
+    an existing account).
+    """
+    if name.startswith(RESERVED_PREFIX):
+        return f"names starting with {RESERVED_PREFIX!r} are reserved for the workspace's groups"
+    if is_workspace_account(name):
+        return None
+    try:
+        pwd.getpwnam(name)
+        return f"{name!r} is the name of a system account on this machine"
+    except KeyError:
+        pass
+    try:
+        grp.getgrnam(name)
+        return f"{name!r} is the name of a system group on this machine"
+    except KeyError:
+        return None
+
+
+def ensure_team_group(team: str) -> int:
+    """The gid of the team's system group, created when missing.
+
+    An existing group of that name is used only if no account has it as its own group:
+    otherwise that account would own the team's folder.
+    """
+    name = team_group(team)
+    gid = ensure_group(name)
+    owners = [entry.pw_name for entry in pwd.getpwall() if entry.pw_gid == gid]
+    if owners:
+        raise AccountError(
+            f"the system group {name!r} for team {team!r} is the own group of account(s) "
+            f"{', '.join(owners)}; refusing to give it the team's folder. Remove or rename "
+            "that account, or give the team another name."
+        )
+    return gid
 
 
 def is_workspace_account(name: str) -> bool:
@@ -81,6 +128,12 @@ def ensure_account(name: str, home: Path) -> pwd.struct_passwd:
                 "user, or choose another name."
             )
         if entry is None:
+            problem = name_conflict(name)
+            if problem:
+                raise AccountError(
+                    f"hub user {name!r} cannot get a system account: {problem}. Remove the "
+                    "hub user, or choose another name."
+                )
             _run(
                 [
                     "useradd",
@@ -101,10 +154,21 @@ def ensure_account(name: str, home: Path) -> pwd.struct_passwd:
         elif entry.pw_dir != str(home):
             _run(["usermod", "--home", str(home), name])
             entry = pwd.getpwnam(name)
-    home.mkdir(parents=True, exist_ok=True)
-    os.chown(home, entry.pw_uid, entry.pw_gid)
-    home.chmod(0o700)
+    with rootfs.open_dir(home.parent) as homes:
+        rootfs.ensure_dir(homes, home.name, 0o700, entry.pw_uid, entry.pw_gid)
+        with rootfs.open_dir(home.name, dir_fd=homes) as own:
+            _adopt_root_owned(own, "teams", entry)
     return entry
+
+
+def _adopt_root_owned(home_fd: int, name: str, entry: pwd.struct_passwd) -> None:
+    # Earlier versions made ~/teams root's; the user's own code maintains it now.
+    try:
+        with rootfs.open_dir(name, dir_fd=home_fd) as fd:
+            if os.fstat(fd).st_uid == 0:
+                os.fchown(fd, entry.pw_uid, entry.pw_gid)
+    except OSError:
+        pass  # missing, a file or a symlink: the user's own business
 
 
 def set_memberships(name: str, wanted: Iterable[str]) -> None:

@@ -51,6 +51,11 @@ def up(state_dir: Path | None, config_file: Path | None) -> None:
     report = start(state_dir, settings=_settings(config_file), console=console)
     if report.already_running:
         console.print(f"The workspace in {report.connection.state_dir} is already running.")
+    elif report.restarted:
+        console.print(
+            f"[bold green]Restarted[/] {', '.join(report.restarted)} in {report.seconds:.1f} s; "
+            "users' servers and Dask clusters kept running."
+        )
     else:
         console.print(f"[bold green]Ready[/] in {report.seconds:.1f} s.")
     for line in login_instructions(report.connection):
@@ -87,12 +92,16 @@ def down(state_dir: Path | None, config_file: Path | None) -> None:
 @_config
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(state_dir: Path | None, config_file: Path | None, as_json: bool) -> int:
-    """Say what runs: store, hub, proxy, gateway, users' servers. Exit code 3 when stopped."""
+    """Say what runs: store, hub, proxy, gateway, users' servers.
+
+    Exit code 0 when every part runs, 1 when a part is down (`soc-workspace up` restarts
+    it), 3 when the workspace is stopped.
+    """
     from .workspace import status as inspect
 
     result = inspect(state_dir, settings=_settings(config_file))
     if as_json:
-        click.echo(json.dumps(result.__dict__, indent=2))
+        click.echo(json.dumps({**result.__dict__, "exit_code": result.exit_code}, indent=2))
     else:
         table = Table(title=f"soc-workspace in {result.state_dir}")
         table.add_column("part")
@@ -102,7 +111,13 @@ def status(state_dir: Path | None, config_file: Path | None, as_json: bool) -> i
         table.add_row("users' servers", ", ".join(result.servers) or "none")
         table.add_row("processes", str(result.processes))
         Console(highlight=False).print(table)
-    return 0 if result.running else 3
+        if result.exit_code == 1:
+            click.echo(
+                f"Down: {', '.join(result.down)}. Run `soc-workspace up` (with the same "
+                "--state-dir) to restart it; users' servers keep running.",
+                err=True,
+            )
+    return result.exit_code
 
 
 @click.command()

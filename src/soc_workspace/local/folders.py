@@ -5,16 +5,22 @@ directory. In multi-user mode the permissions do the guarding: homes 0700; a tea
 belongs to the team's system group with mode 2770 (setgid: files made inside belong to the
 team); ``shared`` belongs to the admins' group with mode 2775; templates are root's, 0755.
 Users' processes run with umask 002 so teammates can edit each other's files.
+
+Root-side code here follows :mod:`soc_workspace.local.rootfs`: folders under the state
+directory (root's) are made through directory descriptors, and everything inside a user's
+home is done by :func:`link_folders` running as that user.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..hub.teams import SHARED_FOLDER, TEAMS_FOLDER, TEMPLATES_FOLDER
+from . import rootfs
 from .paths import StatePaths
 
 PROJECT_TEMPLATES = Path(__file__).resolve().parents[3] / "notebooks" / "templates"
@@ -30,18 +36,21 @@ def prepare_state_dir(paths: StatePaths, *, multi_user: bool) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
     # Users reach their homes through the state directory, so it must be searchable.
     paths.root.chmod(0o755 if multi_user else 0o700)
-    for private in (paths.hub, paths.secrets, paths.run, paths.logs, paths.store, paths.gateway):
-        private.mkdir(exist_ok=True)
-        private.chmod(0o700)
-    for public in (paths.homes, paths.teams):
-        public.mkdir(exist_ok=True)
-        public.chmod(0o755 if multi_user else 0o700)
-    paths.shared.mkdir(exist_ok=True)
-    if multi_user:
-        from .accounts import ADMINS_GROUP, ensure_group
+    private = (paths.hub, paths.secrets, paths.run, paths.logs, paths.store, paths.gateway)
+    with rootfs.open_dir(paths.root) as root:
+        for folder in private:
+            rootfs.ensure_dir(root, folder.name, 0o700)
+        for folder in (paths.homes, paths.teams):
+            rootfs.ensure_dir(root, folder.name, 0o755 if multi_user else 0o700)
+        # Searchable, not listable: a cluster's name is the key to its dashboard.
+        rootfs.ensure_dir(root, paths.clusters.name, 0o711 if multi_user else 0o700)
+        rootfs.ensure_dir(root, paths.kernels.name, 0o711 if multi_user else 0o700)
+        if multi_user:
+            from .accounts import ADMINS_GROUP, ensure_group
 
-        os.chown(paths.shared, 0, ensure_group(ADMINS_GROUP))
-        paths.shared.chmod(0o2775)
+            rootfs.ensure_dir(root, paths.shared.name, 0o2775, 0, ensure_group(ADMINS_GROUP))
+        else:
+            rootfs.ensure_dir(root, paths.shared.name, 0o755)
     copy_templates(paths.templates)
 
 
@@ -72,24 +81,39 @@ def copy_templates(target: Path) -> int:
 def ensure_team_folder(paths: StatePaths, team: str, *, gid: int | None = None) -> Path:
     """The team's folder; in multi-user mode owned by the team's group, mode 2770."""
     folder = paths.teams / team
-    folder.mkdir(exist_ok=True)
-    if gid is not None:
-        os.chown(folder, 0, gid)
-        folder.chmod(0o2770)
+    with rootfs.open_dir(paths.teams) as teams:
+        if gid is None:
+            rootfs.ensure_dir(teams, team, 0o755)
+        else:
+            rootfs.ensure_dir(teams, team, 0o2770, 0, gid)
     return folder
 
 
+def ensure_kernels_folder(paths: StatePaths, username: str, uid: int, gid: int) -> Path:
+    """The user's private folder for kernels' connection files and IPC sockets (0700)."""
+    with rootfs.open_dir(paths.kernels) as kernels:
+        rootfs.ensure_dir(kernels, username, 0o700, uid, gid)
+    return paths.kernels / username
+
+
+def link_folders_as(username: str, python: str, paths: StatePaths, teams: Iterable[str]) -> None:
+    """:func:`link_folders` in the home of system user ``username``, run as that user."""
+    argv = [python, "-m", "soc_workspace.local.folders", str(paths.root), *sorted(teams)]
+    rootfs.as_user(username, argv, umask=0o022)
+
+
 def link_folders(paths: StatePaths, home: Path, teams: Iterable[str]) -> None:
-    """Put ~/templates, ~/shared and ~/teams/<team> links into a home, drop stale team links."""
+    """Put ~/templates, ~/shared and ~/teams/<team> links into a home, drop stale team links.
+
+    Runs as the home's owner (:func:`link_folders_as` in multi-user mode). The links grant
+    nothing: a team folder admits its group's members only, wherever a link points.
+    """
     _link(home / TEMPLATES_FOLDER, paths.templates)
     _link(home / SHARED_FOLDER, paths.shared)
     teams_dir = home / TEAMS_FOLDER
     if teams_dir.is_symlink() or (teams_dir.exists() and not teams_dir.is_dir()):
         teams_dir.unlink()
     teams_dir.mkdir(exist_ok=True)
-    # Owned by root in multi-user mode (we run as root then): users cannot add or remove
-    # team links themselves.
-    teams_dir.chmod(0o755)
     wanted = set(teams)
     for entry in teams_dir.iterdir():
         if entry.is_symlink() and entry.name not in wanted:
@@ -109,3 +133,7 @@ def _link(link: Path, target: Path) -> None:
         if link.is_symlink():
             link.unlink()
     link.symlink_to(target, target_is_directory=True)
+
+
+if __name__ == "__main__":  # link_folders_as: python -m soc_workspace.local.folders STATE TEAM...
+    link_folders(StatePaths(Path(sys.argv[1])), Path.home(), sys.argv[2:])

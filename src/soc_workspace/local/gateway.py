@@ -7,15 +7,19 @@ system user (multi-user mode, the gateway runs as root).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 from dask_gateway_server.backends.base import PublicException
-from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend
+from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend, getpwnam
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..hub.gateway import ClusterLimitsMixin
+from . import rootfs
+
+GUARD_PRELOAD = "soc_workspace.local.dashboard_guard"
 
 
 class WorkspaceBackendMixin(LoggingConfigurable):
@@ -28,13 +32,25 @@ class WorkspaceBackendMixin(LoggingConfigurable):
         help="Address schedulers, workers and dashboards listen on.",
     )
 
+    def get_worker_command(self, cluster: Any, worker_name: str, scheduler_address=None):  # type: ignore[no-untyped-def]
+        # dask-gateway gives workers no --host, so they listen on every interface.
+        command = super().get_worker_command(cluster, worker_name, scheduler_address)  # type: ignore[misc]
+        return [*command, "--host", self.default_host]
+
 
 class PersonalBackend(WorkspaceBackendMixin, ClusterLimitsMixin, UnsafeLocalBackend):
     """Clusters run as the gateway's own OS user (personal mode)."""
 
 
 class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend):
-    """Clusters run as the user's system account (multi-user mode; the gateway runs as root)."""
+    """Clusters run as the user's system account (multi-user mode; the gateway runs as root).
+
+    The gateway runs as root here, so everything it does in a cluster's working directory
+    (which the user owns) goes through directory descriptors, never following a symlink (see
+    :mod:`soc_workspace.local.rootfs`). Working directories live in ``clusters_directory``
+    (root's, mode 0711: nobody can list the cluster names). Dashboards answer only their user
+    (and the gateway's proxy): :mod:`soc_workspace.local.dashboard_guard`.
+    """
 
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         from .accounts import is_workspace_account
@@ -47,9 +63,52 @@ class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend)
             )
         return await super().start_cluster(user, cluster_options)
 
+    def get_scheduler_command(self, cluster: Any) -> list[str]:
+        return [*super().get_scheduler_command(cluster), "--preload", GUARD_PRELOAD]
+
+    def get_worker_command(self, cluster: Any, worker_name: str, scheduler_address=None):  # type: ignore[no-untyped-def]
+        command = super().get_worker_command(cluster, worker_name, scheduler_address)
+        return [*command, "--preload", GUARD_PRELOAD]
+
+    def setup_working_directory(self, cluster: Any) -> str:
+        # Replaces dask-gateway's own, which passed the characters of the certificate paths
+        # to chown (so "/" was given to the user) and works on paths a user could swap.
+        if not self.clusters_directory:
+            raise RuntimeError("SystemUserBackend needs clusters_directory (a root-owned folder)")
+        owner = getpwnam(cluster.username)
+        uid, gid = owner.pw_uid, owner.pw_gid
+        name = cluster.name
+        with rootfs.open_dir(self.clusters_directory) as clusters:
+            os.mkdir(name, 0o700, dir_fd=clusters)
+            with rootfs.open_dir(name, dir_fd=clusters) as workdir:
+                rootfs.make_dir(workdir, ".certs", 0o700, uid, gid)
+                rootfs.make_dir(workdir, "logs", 0o700, uid, gid)
+                with rootfs.open_dir(".certs", dir_fd=workdir) as certs:
+                    rootfs.write_file(certs, "dask.crt", cluster.tls_cert, 0o600, uid, gid)
+                    rootfs.write_file(certs, "dask.pem", cluster.tls_key, 0o600, uid, gid)
+                os.fchown(workdir, uid, gid)
+        return os.path.join(self.clusters_directory, name)
+
     def set_file_permissions(self, paths: list[str], username: str) -> None:
-        # dask-gateway-server 2026.3 adds the TLS key and certificate to ``paths`` with
-        # ``extend`` (one character each) instead of ``append``, so chown fails on "t".
-        # Keep the real paths and add the two files, so the user can read them.
-        real = [p for p in paths if os.path.isabs(p)]
-        super().set_file_permissions([*real, *self._get_tls_paths(real[0])], username)
+        raise NotImplementedError("setup_working_directory sets owners through descriptors")
+
+    async def start_process(self, cluster: Any, cmd: list[str], env: dict[str, str], name: str):  # type: ignore[no-untyped-def]
+        owner = getpwnam(cluster.username)
+        relative = os.path.relpath(cluster.state["workdir"], self.clusters_directory)
+        with (
+            rootfs.open_dir(self.clusters_directory) as clusters,
+            rootfs.open_dir(os.path.join(relative, "logs"), dir_fd=clusters) as logs,
+        ):
+            fd = rootfs.create_file(logs, f"{name}.log", 0o600, owner.pw_uid, owner.pw_gid)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd,
+                preexec_fn=self.make_preexec_fn(cluster),
+                start_new_session=True,
+                env=env,
+                stdout=fd,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        finally:
+            os.close(fd)
+        return proc.pid

@@ -13,7 +13,8 @@ class StatePaths:
     ``hub/`` the hub's database, cookie secret and config (private); ``secrets/`` passwords
     and tokens (private); ``store/`` the embedded store's objects; ``home/<user>`` users'
     homes; ``teams/<team>`` team folders; ``shared/`` read by all, written by admins;
-    ``templates/`` the notebook templates (read-only); ``run/`` pid files and runtime
+    ``templates/`` the notebook templates (read-only); ``clusters/`` Dask clusters' working
+    directories; ``kernels/<user>`` kernels' sockets; ``run/`` pid files and runtime
     details; ``logs/`` the services' logs; ``connection.json`` for tools (private).
     """
 
@@ -38,6 +39,16 @@ class StatePaths:
     @property
     def gateway_config(self) -> Path:
         return self.gateway / "dask_gateway_config.py"
+
+    @property
+    def clusters(self) -> Path:
+        """Working directories of Dask clusters (root's, 0711: names cannot be listed)."""
+        return self.root / "clusters"
+
+    @property
+    def kernels(self) -> Path:
+        """Per-user folders of kernels' connection files and IPC sockets (each 0700)."""
+        return self.root / "kernels"
 
     @property
     def secrets(self) -> Path:

@@ -63,6 +63,18 @@ def belongs_to(pid: int, state_dir: Path) -> bool:
     return f"{MARKER}={state_dir}".encode() in environ.split(b"\0")
 
 
+def is_users_work(pid: int) -> bool:
+    """True for a user's server or kernel (``JUPYTERHUB_USER``) or a Dask cluster's process.
+
+    ``up`` keeps these running while it restarts a crashed hub or store.
+    """
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(v.startswith((b"JUPYTERHUB_USER=", b"DASK_GATEWAY_CLUSTER_NAME=")) for v in environ)
+
+
 def running_pid(pid_file: Path, state_dir: Path) -> int | None:
     """The pid in ``pid_file`` if that process still runs for this workspace."""
     pid = read_pid(pid_file)

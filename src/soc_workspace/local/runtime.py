@@ -125,6 +125,12 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     spawner = "SystemUserSpawner" if run.isolation == "multi-user" else "PersonalSpawner"
     c.JupyterHub.spawner_class = f"soc_workspace.local.spawners.{spawner}"
     c[spawner].state_dir = str(paths.root)
+    c[spawner].user_python = str(Path(run.user_bin) / "python")
+    if run.isolation == "multi-user":
+        from .accounts import name_conflict
+
+        # Every hub user becomes a system user: refuse at sign-up what could not be one.
+        c.UsernameRules.name_check = name_conflict
     c.Spawner.cmd = [str(Path(run.user_bin) / "jupyterhub-singleuser")]
     environment = dict(c.Spawner.environment)
     environment.update(marker)
@@ -151,6 +157,11 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
             environment={MARKER: str(paths.root), **run.store_environment},
         ),
     )
+    # Not a temporary folder: /tmp would show every cluster's name to every user.
+    c.LocalBackend.clusters_directory = str(paths.clusters)
+    # Clusters outlive a restart of the gateway (after a hub crash): it keeps them in a file.
+    c.DBBackendBase.db_url = f"sqlite:///{paths.gateway / 'clusters.sqlite'}"
+    c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
 
 
 def write_config_files(paths: StatePaths) -> None:

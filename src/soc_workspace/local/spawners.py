@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from .paths import StatePaths
 
 class _WorkspaceSpawner(LocalProcessSpawner):
     state_dir = Unicode(config=True, help="The workspace's state directory.")
+    user_python = Unicode(
+        sys.executable, config=True, help="The Python users' servers run on (any user can run)."
+    )
     umask = Integer(0o002, config=True, help="umask of users' servers (teams share files).")
 
     @property
@@ -73,20 +77,35 @@ class PersonalSpawner(_WorkspaceSpawner):
 
 
 class SystemUserSpawner(_WorkspaceSpawner):
-    """Each server runs as the system user of the hub user's name (created on first start)."""
+    """Each server runs as the system user of the hub user's name (created on first start).
+
+    Root prepares only what lies in its own folders (the account, the home folder itself,
+    team folders, the kernels' folder); the links inside the home are made by the user
+    (see :mod:`soc_workspace.local.rootfs`). Kernels talk over IPC sockets in the user's
+    0700 folder: on TCP any local user could connect to them.
+    """
 
     def prepare(self, teams: list[str], admin: bool) -> None:
         from . import accounts
 
-        accounts.ensure_account(self.user.name, self.home)
+        entry = accounts.ensure_account(self.user.name, self.home)
         groups = {accounts.team_group(team) for team in teams}
         if admin:
             groups.add(accounts.ADMINS_GROUP)
         accounts.set_memberships(self.user.name, groups)
         for team in teams:
-            gid = accounts.ensure_group(accounts.team_group(team))
+            gid = accounts.ensure_team_group(team)
             folders.ensure_team_folder(self.paths, team, gid=gid)
-        folders.link_folders(self.paths, self.home, teams)
+        folders.ensure_kernels_folder(self.paths, self.user.name, entry.pw_uid, entry.pw_gid)
+        folders.link_folders_as(self.user.name, self.user_python, self.paths, teams)
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env = super().user_env(env)
+        env["JUPYTER_RUNTIME_DIR"] = str(self.paths.kernels / self.user.name)
+        return env
+
+    def get_args(self) -> list[str]:
+        return [*super().get_args(), "--KernelManager.transport=ipc"]
 
     def make_preexec_fn(self, name: str) -> Any:
         switch_user, umask = super().make_preexec_fn(name), self.umask

@@ -11,6 +11,7 @@ marker (see :mod:`soc_workspace.local.processes`) and stopped too.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -22,11 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from rich.console import Console
 
 from ..config import Settings, load_settings
+from ..hub.roles import GATEWAY_SERVICE
 from ..store.embedded import ACCESS_KEY, SECRET_KEY, store_environment
 from . import processes
 from .folders import prepare_state_dir
@@ -72,6 +75,7 @@ class UpReport:
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
     first_run: bool = False
+    restarted: list[str] = field(default_factory=list)
 
 
 def state_paths(state_dir: str | os.PathLike[str] | None, settings: Settings) -> StatePaths:
@@ -98,8 +102,15 @@ def up(
     multi_user = ws.isolation == "multi-user"
     steps: dict[str, float] = {}
 
-    if processes.running_pid(paths.pid_file("hub"), paths.root) and paths.connection_file.exists():
+    parts = inspect_parts(paths)
+    if parts.all_running:
         return UpReport(Connection.read(paths.root), True, time.monotonic() - started)
+    if parts.repairable:
+        console.print(
+            f"The workspace in [bold]{paths.root}[/] is partly down "
+            f"({', '.join(parts.down)}): restarting that, users' servers keep running"
+        )
+        return _restart_parts(paths, parts, settings, console, started)
     if multi_user:
         from .accounts import require_root
 
@@ -185,14 +196,7 @@ def _start(
         store_environment=store_env,
     )
     run.write(paths.runtime_file)
-    write_config_files(paths)
-    hub_pid = processes.start_detached(
-        [sys.executable, "-m", "jupyterhub", "-f", str(paths.hub_config)],
-        env=env,
-        log=paths.log("hub"),
-        pid_file=paths.pid_file("hub"),
-        cwd=paths.hub,
-    )
+    hub_pid = _start_hub(paths, env)
     steps_before_seed = time.monotonic()
     if embedded and ws.demo_days:
         # The hub needs several seconds to start: seed the store meanwhile.
@@ -201,12 +205,7 @@ def _start(
         with _step(console, steps, "seed", "demo data and catalog") as note:
             note(seed_store(paths, _embedded_storage_options(endpoint), days=ws.demo_days))
     with _step(console, steps, "hub", "JupyterHub, proxy and dask-gateway") as note:
-        deadline = steps_before_seed + ws.start_timeout
-        log = paths.log("hub")
-        # The hub's own port first (quiet), then through the proxy, then the gateway.
-        _wait_for(f"http://127.0.0.1:{run.hub_port}/hub/api/", "the hub", deadline, hub_pid, log)
-        _wait_for(f"{run.local_url}/hub/api/", "the proxy", deadline, hub_pid, log)
-        _wait_for(f"{run.gateway_address}/api/health", "dask-gateway", deadline, hub_pid, log)
+        _wait_for_hub(paths, run, hub_pid, steps_before_seed + ws.start_timeout)
         note(f"{run.public_url}")
 
     pids = {"hub": hub_pid}
@@ -263,10 +262,79 @@ def login_instructions(connection: Connection) -> list[str]:
     return lines
 
 
+def _start_hub(paths: StatePaths, env: dict[str, str]) -> int:
+    write_config_files(paths)
+    return processes.start_detached(
+        [sys.executable, "-m", "jupyterhub", "-f", str(paths.hub_config)],
+        env=env,
+        log=paths.log("hub"),
+        pid_file=paths.pid_file("hub"),
+        cwd=paths.hub,
+    )
+
+
+def _wait_for_hub(paths: StatePaths, run: Runtime, hub_pid: int, deadline: float) -> None:
+    log = paths.log("hub")
+    # The hub's own port first (quiet), then through the proxy, then the gateway.
+    _wait_for(f"http://127.0.0.1:{run.hub_port}/hub/api/", "the hub", deadline, hub_pid, log)
+    _wait_for(f"{run.local_url}/hub/api/", "the proxy", deadline, hub_pid, log)
+    _wait_for(f"{run.gateway_address}/api/health", "dask-gateway", deadline, hub_pid, log)
+
+
+def _restart_parts(
+    paths: StatePaths, parts: Parts, settings: Settings, console: Console, started: float
+) -> UpReport:
+    """Start again what is down, with the ports and settings of the run users' servers know."""
+    run = Runtime.read(paths.runtime_file)
+    connection = Connection.read(paths.root)
+    env = _service_environment(paths, Path(run.proxy_command))
+    steps: dict[str, float] = {}
+    restarted = []
+    if "store" in parts.down:
+        # Same port: users' servers and clusters were given this endpoint.
+        port = urlsplit(connection.store_endpoint or "").port or 0
+        with _step(console, steps, "store", "object store (same endpoint)") as note:
+            pid, endpoint = _start_store(paths, env, settings, port=port)
+            connection.pids["store"] = pid
+            note(endpoint)
+        restarted.append("store")
+    if "hub" in parts.down:
+        # The proxy and the gateway of the crashed hub hold its ports; users' servers,
+        # kernels and Dask clusters run on (the new hub and gateway adopt them).
+        stale = [
+            pid
+            for pid in processes.workspace_processes(paths.root)
+            if not processes.is_users_work(pid) and pid != connection.pids.get("store")
+        ]
+        with _step(console, steps, "hub", "JupyterHub, proxy and dask-gateway") as note:
+            processes.terminate(stale, timeout=15)
+            hub_pid = _start_hub(paths, env)
+            _wait_for_hub(paths, run, hub_pid, time.monotonic() + settings.workspace.start_timeout)
+            connection.pids["hub"] = hub_pid
+            note(f"{run.public_url} ({len(stale)} stale service process(es) stopped)")
+        restarted.append("hub")
+    elif {"proxy", "dask-gateway"} & set(parts.down):
+        # The hub restarts its proxy and its services itself: wait for them.
+        with _step(console, steps, "hub", "proxy and dask-gateway, restarted by the hub") as note:
+            hub_pid = connection.pids["hub"]
+            _wait_for_hub(paths, run, hub_pid, time.monotonic() + settings.workspace.start_timeout)
+            note(run.public_url)
+        restarted += [part for part in ("proxy", "dask-gateway") if part in parts.down]
+    proxy_pid = processes.read_pid(paths.pid_file("proxy"))
+    if proxy_pid:
+        connection.pids["proxy"] = proxy_pid
+    _write_private_json(paths.connection_file, connection.__dict__)
+    seconds = time.monotonic() - started
+    return UpReport(connection, False, seconds, steps, restarted=restarted)
+
+
 def _ensure_secrets(paths: StatePaths, settings: Settings) -> None:
     # Admin passwords of a shared-password hub must have 32 characters; use that everywhere.
     _ensure_secret(paths, "admin-password", lambda: secrets.token_urlsafe(24))
     _ensure_secret(paths, "operator-token", lambda: secrets.token_hex(32))
+    _ensure_secret(
+        paths, "gateway-db-key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
     paths.secret("proxy-token").write_text(secrets.token_hex(32))
     paths.secret("proxy-token").chmod(0o600)
     user_password = paths.secret("user-password")
@@ -293,12 +361,15 @@ def _service_environment(paths: StatePaths, proxy: Path) -> dict[str, str]:
     return env
 
 
-def _start_store(paths: StatePaths, env: dict[str, str], settings: Settings) -> tuple[int, str]:
+def _start_store(
+    paths: StatePaths, env: dict[str, str], settings: Settings, *, port: int | None = None
+) -> tuple[int, str]:
     connection = paths.store / "store.json"
     connection.unlink(missing_ok=True)
     es = settings.embedded_store
+    port = es.port if port is None else port
     argv = [sys.executable, "-m", "soc_workspace", "store", "serve", "--state-dir"]
-    argv += [str(paths.store), "--host", es.host, "--port", str(es.port)]
+    argv += [str(paths.store), "--host", es.host, "--port", str(port)]
     pid = processes.start_detached(
         argv, env=env, log=paths.log("store"), pid_file=paths.pid_file("store")
     )
@@ -448,57 +519,138 @@ def down(
 
 
 @dataclass
+class Parts:
+    """Each part of a workspace: a line saying its state, and whether it is up."""
+
+    states: dict[str, str]
+    up: dict[str, bool]
+    users_work: int = 0
+    """Running processes of users: servers, kernels, Dask clusters."""
+
+    @property
+    def down(self) -> list[str]:
+        return [name for name, ok in self.up.items() if not ok]
+
+    @property
+    def all_running(self) -> bool:
+        return all(self.up.values())
+
+    @property
+    def nothing_running(self) -> bool:
+        return not any(self.up.values()) and not self.users_work
+
+    @property
+    def repairable(self) -> bool:
+        """Something still runs, so restart only what is down (never a fresh start)."""
+        return not self.nothing_running
+
+
+def inspect_parts(paths: StatePaths) -> Parts:
+    """Which parts run, each checked by its pid and by asking it (not by asking the hub)."""
+    states: dict[str, str] = {}
+    up: dict[str, bool] = {}
+    connection = Connection.read(paths.root) if paths.connection_file.exists() else None
+    try:
+        run = Runtime.read(paths.runtime_file) if connection else None
+    except (RuntimeError, ValueError, TypeError):
+        run = None
+    if connection is None or run is None:
+        return Parts({"hub": "stopped"}, {"hub": False}, _users_work(paths))
+
+    if "store" in connection.pids:
+        pid = processes.running_pid(paths.pid_file("store"), paths.root)
+        answers = pid is not None and _answers(connection.store_endpoint or "")
+        up["store"] = answers
+        states["store"] = (
+            f"running (pid {pid}) at {connection.store_endpoint}"
+            if answers
+            else f"running (pid {pid}) but not answering at {connection.store_endpoint}"
+            if pid
+            else "stopped"
+        )
+    elif connection.store_endpoint:
+        states["store"] = f"external: {connection.store_endpoint}"
+
+    hub = processes.running_pid(paths.pid_file("hub"), paths.root)
+    hub_answers = hub is not None and _answers(f"http://127.0.0.1:{run.hub_port}/hub/api/")
+    up["hub"] = hub_answers
+    states["hub"] = (
+        f"running (pid {hub}) at {connection.public_url}"
+        if hub_answers
+        else f"running (pid {hub}) but not answering"
+        if hub
+        else "stopped"
+    )
+    proxy = processes.running_pid(paths.pid_file("proxy"), paths.root)
+    proxy_answers = proxy is not None and _answers(f"{run.local_url}/hub/api/")
+    up["proxy"] = proxy_answers
+    states["proxy"] = (
+        f"running (pid {proxy})"
+        if proxy_answers
+        else f"running (pid {proxy}) but not answering"
+        if proxy
+        else "stopped"
+    )
+    # The gateway's own port, so a stopped proxy does not make it look stopped too.
+    gateway = _answers(
+        f"http://127.0.0.1:{run.gateway_http_port}/services/{GATEWAY_SERVICE}/api/health"
+    )
+    up["dask-gateway"] = gateway
+    states["dask-gateway"] = "running" if gateway else "not answering"
+    return Parts(states, up, _users_work(paths))
+
+
+def _users_work(paths: StatePaths) -> int:
+    return sum(processes.is_users_work(p) for p in processes.workspace_processes(paths.root))
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=3).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+@dataclass
 class Status:
     state_dir: str
     running: bool
     components: dict[str, str]
     servers: list[str] = field(default_factory=list)
     processes: int = 0
+    down: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0: everything runs; 3: nothing runs; 1: some part is down (``up`` restarts it)."""
+        if not self.down:
+            return 0
+        return 1 if self.running or self.processes else 3
 
 
 def status(
     state_dir: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
 ) -> Status:
-    """What runs for the workspace in ``state_dir``, checked by pid and by asking each part."""
+    """What runs for the workspace in ``state_dir``, each part checked on its own."""
     settings = settings or load_settings()
     paths = state_paths(state_dir, settings)
-    components: dict[str, str] = {}
-    hub = processes.running_pid(paths.pid_file("hub"), paths.root)
-    store = processes.running_pid(paths.pid_file("store"), paths.root)
-    proxy = processes.running_pid(paths.pid_file("proxy"), paths.root)
-    connection = None
-    if paths.connection_file.exists():
-        connection = Connection.read(paths.root)
+    parts = inspect_parts(paths)
     servers: list[str] = []
-    if store:
-        endpoint = connection.store_endpoint if connection else "?"
-        components["store"] = f"running (pid {store}) at {endpoint}"
-    elif connection and connection.store_endpoint and "store" not in connection.pids:
-        components["store"] = f"external: {connection.store_endpoint}"
-    else:
-        components["store"] = "stopped"
-    if hub and connection:
-        answer = _get(f"{connection.api_url}/", connection.api_token)
-        components["hub"] = (
-            f"running (pid {hub}) at {connection.public_url}"
-            if answer is not None
-            else f"running (pid {hub}) but not answering at {connection.hub_url}"
+    if parts.up.get("hub") and paths.connection_file.exists():
+        connection = Connection.read(paths.root)
+        users = _get(
+            f"http://127.0.0.1:{Runtime.read(paths.runtime_file).hub_port}"
+            "/hub/api/users?state=active",
+            connection.api_token,
         )
-        components["proxy"] = f"running (pid {proxy})" if proxy else "stopped"
-        health = _get(f"{connection.gateway_address}/api/health", None)
-        components["dask-gateway"] = "running" if health is not None else "not answering"
-        users = _get(f"{connection.api_url}/users?state=active", connection.api_token)
         servers = sorted(u["name"] for u in users or [])
-    else:
-        components["hub"] = "stopped" if not hub else f"running (pid {hub}), starting"
-        components["proxy"] = f"running (pid {proxy})" if proxy else "stopped"
-        components["dask-gateway"] = "stopped" if not hub else "?"
     return Status(
         state_dir=str(paths.root),
-        running=bool(hub),
-        components=components,
+        running=any(parts.up.values()),
+        components=parts.states,
         servers=servers,
         processes=len(processes.workspace_processes(paths.root)),
+        down=parts.down,
     )
 
 
