@@ -108,3 +108,13 @@ def serve_store(state: Path, *extra: str, timeout: float = 60) -> tuple[subproce
 
     store = serve_in_subprocess(state, *extra, timeout=timeout, stdout=subprocess.PIPE, text=True)
     return store.process, {"endpoint_url": store.endpoint_url}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from isolation_table import table
+
+    lines = table()
+    if lines:
+        terminalreporter.section("isolation matrix (multi-user workspace)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -117,7 +117,8 @@ def add_gateway_service(
     without, it runs elsewhere (Kubernetes) and authenticates with ``api_token``. Either way
     the hub's proxy routes /services/<name>/ to ``url``.
     """
-    service: dict[str, Any] = {"name": name, "url": url, "display": False}
+    # No consent page: the hub's own users log in to dashboards through this service.
+    service: dict[str, Any] = {"name": name, "url": url, "display": False, "oauth_no_confirm": True}
     if command:
         service["command"] = list(command)
         service["environment"] = dict(environment or {})

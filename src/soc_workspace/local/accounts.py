@@ -8,9 +8,11 @@ system group ``socws-t-<team>``; admins are in :data:`ADMINS_GROUP`.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
+import signal
 import subprocess
 import threading
 from collections.abc import Iterable
@@ -186,6 +188,53 @@ def set_memberships(name: str, wanted: Iterable[str]) -> None:
                 _run(["gpasswd", "--add", name, group.gr_name])
             elif group.gr_name not in wanted and member:
                 _run(["gpasswd", "--delete", name, group.gr_name])
+
+
+def revoke_teams(name: str, groups: Iterable[str]) -> int:
+    """Take user ``name`` out of system ``groups`` and end their processes that hold one.
+
+    Returns how many processes were ended.
+    """
+    gids = set()
+    with _lock:
+        for group in groups:
+            try:
+                entry = grp.getgrnam(group)
+            except KeyError:
+                continue
+            gids.add(entry.gr_gid)
+            if name in entry.gr_mem:
+                _run(["gpasswd", "--delete", name, group])
+    uid = pwd.getpwnam(name).pw_uid
+    holders = [
+        pid for pid, (owner, held) in _process_groups().items() if owner == uid and held & gids
+    ]
+    for pid in holders:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(holders)
+
+
+def _process_groups() -> dict[int, tuple[int, set[int]]]:
+    """Each process's real uid and supplementary groups, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            lines = (entry / "status").read_text().splitlines()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        if fields.get("State", "").strip().startswith("Z"):
+            continue  # a zombie holds nothing any more
+        try:
+            uid = int(fields["Uid"].split()[0])
+            groups = {int(g) for g in fields.get("Groups", "").split()}
+        except (KeyError, ValueError):
+            continue
+        found[int(entry.name)] = (uid, groups)
+    return found
 
 
 def remove_accounts(names: Iterable[str]) -> None:

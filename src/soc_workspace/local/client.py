@@ -67,7 +67,8 @@ class BrowserSession:
         )
         response.raise_for_status()
         if "alert-success" not in response.text and "alert-info" not in response.text:
-            message = re.search(r'class="alert[^"]*"[^>]*>\s*([^<]+)', response.text)
+            # The page puts the reason in a <p> inside the alert.
+            message = re.search(r'class="alert[^"]*"[^>]*>\s*(?:<p>\s*)?([^<]+)', response.text)
             raise HubError(
                 f"sign-up of {username!r} was refused: "
                 f"{message.group(1).strip() if message else 'no reason given'}"

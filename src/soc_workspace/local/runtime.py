@@ -40,6 +40,8 @@ class Runtime:
     proxy_command: str
     settings: dict[str, Any]
     store_environment: dict[str, str] = field(default_factory=dict)
+    gateway_backend_port: int = 0
+    """dask-gateway's own HTTP proxy, behind :mod:`soc_workspace.local.gateway_front`."""
 
     @property
     def local_url(self) -> str:
@@ -100,7 +102,20 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
         proxy_address=run.gateway_proxy_address,
         url=f"http://127.0.0.1:{run.gateway_http_port}",
         public_address=f"{run.public_url}/services/{GATEWAY_SERVICE}",
-        command=[sys.executable, "-m", "dask_gateway_server", "-f", str(paths.gateway_config)],
+        command=[
+            sys.executable,
+            "-m",
+            "soc_workspace.local.gateway_front",
+            f"http://127.0.0.1:{run.gateway_backend_port}",
+            str(run.gateway_http_port),
+            str(paths.pid_file("gateway")),
+            "--",
+            sys.executable,
+            "-m",
+            "dask_gateway_server",
+            "-f",
+            str(paths.gateway_config),
+        ],
         environment={**marker, **run.store_environment},
     )
     configure_hub(
@@ -131,6 +146,8 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
 
         # Every hub user becomes a system user: refuse at sign-up what could not be one.
         c.UsernameRules.name_check = name_conflict
+        # Servers whose user left a team are found by the hub's poll (see the spawner).
+        c.SystemUserSpawner.poll_interval = 10
     c.Spawner.cmd = [str(Path(run.user_bin) / "jupyterhub-singleuser")]
     environment = dict(c.Spawner.environment)
     environment.update(marker)
@@ -150,7 +167,7 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
         settings,
         deployment="local",
         local=LocalGateway(
-            http_address=f"127.0.0.1:{run.gateway_http_port}",
+            http_address=f"127.0.0.1:{run.gateway_backend_port}",
             tcp_address=f"127.0.0.1:{run.gateway_tcp_port}",
             dask=str(Path(run.user_bin) / "dask"),
             isolation=run.isolation,

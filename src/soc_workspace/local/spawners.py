@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
 from ..hub.teams import teams_of
 from . import folders
@@ -103,6 +103,60 @@ class SystemUserSpawner(_WorkspaceSpawner):
         env = super().user_env(env)
         env["JUPYTER_RUNTIME_DIR"] = str(self.paths.kernels / self.user.name)
         return env
+
+    # Processes keep the groups they started with: a server started while its user was in
+    # a team keeps that team's folder until it stops. The hub polls every server; one whose
+    # user left a team is stopped (its clusters with it), and any other process of the user
+    # that still holds the team's group is ended.
+    started_teams = List(help="Teams of the user when the server started (kept in its state).")
+
+    async def start(self) -> Any:
+        self.started_teams = teams_of(self)
+        return await super().start()
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.started_teams:
+            state["teams"] = list(self.started_teams)
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.started_teams = list(state.get("teams", []))
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        self.started_teams = []
+
+    _leaving = False
+
+    async def poll(self) -> int | None:
+        status = await super().poll()
+        if status is not None or self._leaving:  # stop() polls too
+            return status
+        left = sorted(set(self.started_teams) - set(teams_of(self)))
+        if not left:
+            return None
+        self._leaving = True
+        from . import accounts
+
+        self.log.warning(
+            "%s left team(s) %s: stopping their server so it loses the team folders",
+            self.user.name,
+            ", ".join(left),
+        )
+        try:
+            await self.stop()
+            ended = await asyncio.to_thread(
+                accounts.revoke_teams, self.user.name, [accounts.team_group(t) for t in left]
+            )
+        finally:
+            self._leaving = False
+        if ended:
+            self.log.warning(
+                "Ended %d other process(es) of %s in those teams", ended, self.user.name
+            )
+        return 0
 
     def get_args(self) -> list[str]:
         return [*super().get_args(), "--KernelManager.transport=ipc"]

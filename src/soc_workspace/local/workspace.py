@@ -188,6 +188,7 @@ def _start(
         hub_port=_free_port("127.0.0.1"),
         proxy_api_port=_free_port("127.0.0.1"),
         gateway_http_port=_free_port("127.0.0.1"),
+        gateway_backend_port=_free_port("127.0.0.1"),
         gateway_tcp_port=_free_port("127.0.0.1"),
         isolation=ws.isolation,
         user_bin=str(bin_dir),
