@@ -82,6 +82,14 @@ def test_broken_toml_names_the_file(monkeypatch, tmp_path):
         load_settings()
 
 
+def test_settings_file_not_in_utf8_names_the_file(monkeypatch, tmp_path):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('[hub]\nadmin_user = "jos\xe9"\n'.encode("latin-1"))
+    monkeypatch.setenv("SOC_WORKSPACE_CONFIG", str(bad))
+    with pytest.raises(ValueError, match=r"latin1\.toml: not UTF-8 text .*save it as UTF-8"):
+        load_settings()
+
+
 def test_scratch_must_not_be_a_pipeline_bucket(monkeypatch):
     monkeypatch.setenv("SOC_WORKSPACE__SCRATCH__URL", "s3://dev-padre-meddea/me")
     with pytest.raises(ValidationError, match="pipeline buckets"):

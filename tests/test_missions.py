@@ -166,6 +166,9 @@ def test_parse_known_names(name, expected):
         ("PADREMDA0_2409161229.DAT", "not a SWxSOC file name"),
         ("notes.txt", "not a SWxSOC file name"),
         ("hermes_eea_a_b_c_d_20240406T120621_v1.0.0.cdf", "expected"),
+        # raw names whose time strptime refuses ("unconverted data remains: 9" before)
+        ("hermes_EEA_l0_2024999-000000_v0.bin", "its time '2024999-000000' is not a valid"),
+        ("PADREMDA0_241399122901.DAT", "its time '241399122901' is not a valid"),
     ],
 )
 def test_bad_names_say_which_file_and_why(name, complaint):

@@ -303,9 +303,14 @@ def load_settings(**overrides: Any) -> Settings:
     if user_file is not None:
         # Parse first so a TOML syntax error names the file rather than failing deep inside.
         try:
-            tomllib.loads(user_file.read_text())
+            tomllib.loads(user_file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"{user_file}: not valid TOML: {err}") from None
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{user_file}: not UTF-8 text (byte {err.start}): settings files are TOML, "
+                "which is UTF-8; save it as UTF-8"
+            ) from None
     return Settings(**overrides)
 
 

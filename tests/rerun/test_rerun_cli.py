@@ -62,6 +62,16 @@ def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
     assert "IDENTICAL" in compared.stdout
 
 
+def test_rerun_of_an_empty_range_says_what_was_searched(s3):
+    done = soc(
+        "rerun", "--mission", "hermes", "--instrument", "eea",
+        "--start", "2031-01-01", "--stop", "2031-01-02",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no hermes eea files between 2031-01-01 00:00:00 and 2031-01-02" in done.stderr
+    assert "give FILES" not in done.stderr
+
+
 def test_compare_exits_1_when_different(shared_file):
     a = shared_file("padre/meddea/l0/padre_meddea_l0_photon_20240916T122901_v1.0.0.fits")
     b = shared_file("padre/meddea/l0/padre_meddea_l0test_photon_20250504T055311_v0.1.0.fits")

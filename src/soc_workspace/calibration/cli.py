@@ -64,7 +64,15 @@ def rerun_command(
     if mission or instrument or start or stop:
         if not (mission and instrument and start and stop):
             raise click.UsageError("a time range needs --mission, --instrument, --start and --stop")
-        inputs += find_inputs(mission, instrument, level=level, start=start, stop=stop)
+        found = find_inputs(mission, instrument, level=level, start=start, stop=stop)
+        if not found and not inputs:
+            raise click.UsageError(
+                f"no {mission} {instrument} files{f' at level {level}' if level else ''} between "
+                f"{start} and {stop} "
+                "in the catalog: check the dates (`soc-workspace catalog search`), or update "
+                "the catalog if the files are new (`soc-workspace catalog update`)"
+            )
+        inputs += found
     if not inputs:
         raise click.UsageError(
             "nothing to rerun: give FILES, or --mission/--instrument/--start/--stop"

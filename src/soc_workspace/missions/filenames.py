@@ -67,7 +67,15 @@ def parse_filename(name: str) -> FileInfo:
     for rule in RAW_NAME_RULES:
         match = rule.pattern.match(base)
         if match:
-            return rule.parse(match, base)
+            try:
+                return rule.parse(match, base)
+            except ValueError:
+                # strptime's own words ("unconverted data remains: 9") name neither.
+                times = [v for k, v in match.groupdict().items() if k in ("time", "start") and v]
+                raise ValueError(
+                    f"{base!r} is named like raw telemetry, but its time "
+                    f"{times[0] if times else ''!r} is not a valid date and time"
+                ) from None
     m = _mission_of(base)
     if m is not None:
         raise ValueError(
