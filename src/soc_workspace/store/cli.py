@@ -76,5 +76,24 @@ def check() -> None:
     click.echo(f"{endpoint} answers; {len(buckets)} bucket(s): {', '.join(buckets) or '(none)'}")
 
 
+@store.command()
+@click.option(
+    "--user",
+    metavar="NAME",
+    help="The policy of this workspace user, as the embedded store gives it. Default: the "
+    "policy of the Helm chart's user role (every user's scratch folder).",
+)
+def policy(user: str | None) -> None:
+    """Print the IAM policy of users' access to the store (JSON), from the settings.
+
+    The chart's copy is helm/soc-workspace/files/iam/user-role-policy.json (default settings).
+    """
+    from .policy import policy_json, role_policy, user_policy
+
+    settings = load_settings()
+    document = user_policy(user, settings) if user else role_policy(settings)
+    click.echo(policy_json(document), nl=False)
+
+
 def _holds_objects(objects: Path) -> bool:
     return objects.is_dir() and any(p.is_file() for p in objects.rglob("*"))
