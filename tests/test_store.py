@@ -41,12 +41,16 @@ def test_settings_reach_the_embedded_store(store_env):
     check_reachable()
 
 
-def test_anonymous_access_reaches_the_embedded_store(store_env, monkeypatch):
+def test_anonymous_requests_reach_the_embedded_store_and_are_refused(store_env, monkeypatch):
+    operator = filesystem(skip_instance_cache=True)
+    operator.mkdir("soc-test-anonymous")
+    operator.pipe("soc-test-anonymous/a.txt", b"not for anyone")
     monkeypatch.setenv("SOC_WORKSPACE__STORE__CREDENTIALS", "anonymous")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
-    fs = filesystem(skip_instance_cache=True)
-    assert isinstance(fs.ls("", refresh=True), list)
+    check_reachable()  # it answers ...
+    with pytest.raises(PermissionError):  # ... but lets no one in unsigned
+        filesystem(skip_instance_cache=True).cat("soc-test-anonymous/a.txt")
 
 
 def test_dead_endpoint_names_the_setting(monkeypatch):
@@ -69,9 +73,7 @@ def test_only_one_embedded_store_per_process(embedded_store):
 
 
 def _client(info: dict) -> s3fs.S3FileSystem:
-    return s3fs.S3FileSystem(
-        endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
-    )
+    return s3fs.S3FileSystem(**info, skip_instance_cache=True)
 
 
 @pytest.mark.integration

@@ -7,7 +7,9 @@ system user (multi-user mode, the gateway runs as root).
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from dask_gateway_server.backends.base import PublicException
@@ -16,6 +18,8 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..hub.gateway import ClusterLimitsMixin
+from .paths import StatePaths
+from .storekeys import user_store_environment
 
 
 class WorkspaceBackendMixin(LoggingConfigurable):
@@ -27,6 +31,25 @@ class WorkspaceBackendMixin(LoggingConfigurable):
         config=True,
         help="Address schedulers, workers and dashboards listen on.",
     )
+    state_dir = Unicode(
+        "", config=True, help="The workspace's state directory (users' store keys)."
+    )
+
+    async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
+        if self.state_dir:  # make the user's store keys now, off the event loop
+            await asyncio.to_thread(user_store_environment, self._paths, user.name)
+        return await super().start_cluster(user, cluster_options)  # type: ignore[misc]
+
+    def get_env(self, cluster: Any) -> dict[str, str]:
+        # Schedulers and workers read and write the store as the cluster's user.
+        env = super().get_env(cluster)  # type: ignore[misc]
+        if self.state_dir:
+            env.update(user_store_environment(self._paths, cluster.username, reuse=True))
+        return env
+
+    @property
+    def _paths(self) -> StatePaths:
+        return StatePaths(Path(self.state_dir))
 
 
 class PersonalBackend(WorkspaceBackendMixin, ClusterLimitsMixin, UnsafeLocalBackend):

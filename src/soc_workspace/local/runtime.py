@@ -40,6 +40,9 @@ class Runtime:
     proxy_command: str
     settings: dict[str, Any]
     store_environment: dict[str, str] = field(default_factory=dict)
+    """Where the store is, for every user (each user's own keys come from ``storekeys``)."""
+    store_state_dir: str = ""
+    """The embedded store's state directory (its operator keys); empty for another store."""
 
     @property
     def local_url(self) -> str:
@@ -151,6 +154,8 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
             environment={MARKER: str(paths.root), **run.store_environment},
         ),
     )
+    # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
+    c.WorkspaceBackendMixin.state_dir = str(paths.root)
 
 
 def write_config_files(paths: StatePaths) -> None:

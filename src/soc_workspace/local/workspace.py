@@ -27,7 +27,7 @@ import requests
 from rich.console import Console
 
 from ..config import Settings, load_settings
-from ..store.embedded import ACCESS_KEY, SECRET_KEY, store_environment
+from ..store.embedded import read_operator, storage_options_for, store_environment
 from . import processes
 from .folders import prepare_state_dir
 from .paths import StatePaths
@@ -153,7 +153,9 @@ def _start(
     with _step(console, steps, "store", "object store") as note:
         if embedded:
             store_pid, endpoint = _start_store(paths, env, settings)
+            # Only where the store is: each user's server gets keys of its own at spawn.
             store_env = store_environment(endpoint)
+            _ensure_scratch_bucket(settings, _embedded_storage_options(paths, endpoint))
             note(f"embedded S3 at {endpoint}, objects in {paths.store / 'objects'}")
         else:
             from ..store import check_reachable
@@ -183,6 +185,7 @@ def _start(
         proxy_command=str(proxy),
         settings=settings.model_dump(mode="json"),
         store_environment=store_env,
+        store_state_dir=str(paths.store) if embedded else "",
     )
     run.write(paths.runtime_file)
     write_config_files(paths)
@@ -199,7 +202,8 @@ def _start(
         from .seed import seed_store
 
         with _step(console, steps, "seed", "demo data and catalog") as note:
-            note(seed_store(paths, _embedded_storage_options(endpoint), days=ws.demo_days))
+            options = _embedded_storage_options(paths, endpoint)
+            note(seed_store(paths, options, days=ws.demo_days))
     with _step(console, steps, "hub", "JupyterHub, proxy and dask-gateway") as note:
         deadline = steps_before_seed + ws.start_timeout
         log = paths.log("hub")
@@ -321,13 +325,25 @@ def _start_store(paths: StatePaths, env: dict[str, str], settings: Settings) -> 
     )
 
 
-def _embedded_storage_options(endpoint: str) -> dict[str, Any]:
-    return {
-        "endpoint_url": endpoint,
-        "key": ACCESS_KEY,
-        "secret": SECRET_KEY,
-        "config_kwargs": {"s3": {"addressing_style": "path"}},
-    }
+def _embedded_storage_options(paths: StatePaths, endpoint: str) -> dict[str, Any]:
+    """The store as its operator: the workspace itself seeds it and builds its catalogs."""
+    operator = read_operator(paths.store)
+    if operator is None:
+        raise WorkspaceError(f"the embedded store wrote no operator keys into {paths.store}")
+    return storage_options_for(endpoint, operator)
+
+
+def _ensure_scratch_bucket(settings: Settings, options: dict[str, Any]) -> None:
+    """Users may not create buckets, so the workspace makes the scratch bucket for them."""
+    url = settings.scratch.url
+    if not url.startswith("s3://"):
+        return
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
 
 
 def _wait_for(url: str, what: str, deadline: float, pid: int, log: Path) -> None:
