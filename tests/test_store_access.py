@@ -469,3 +469,43 @@ def test_users_can_do_their_work(store, case):
     outcome, detail = _attempt(store, case)
     TABLE.append(Row(case.who, case.what, "allowed", outcome, detail))
     assert outcome == "allowed", detail
+
+
+def test_users_keys_survive_a_restart_and_a_crash(tmp_path):
+    state = tmp_path / "state"
+    keep = tmp_path / "keys" / "alice.json"
+    proc, options = serve_store(state)
+    try:
+        operator = Credentials(options["key"], options["secret"])
+        s3fs.S3FileSystem(**options, skip_instance_cache=True).mkdir(SCRATCH)
+        policy = user_policy("alice", load_settings())
+        alice = ensure_user_credentials(options["endpoint_url"], operator, "alice", policy, keep)
+        assert (
+            ensure_user_credentials(options["endpoint_url"], operator, "alice", policy, keep)
+            == alice
+        )
+    finally:
+        proc.kill()  # a crash: the keys were saved when they were made
+        proc.wait(timeout=20)
+    for secret_file in ("identities.json", "operator.json"):
+        assert (state / secret_file).stat().st_mode & 0o077 == 0, secret_file
+    assert (keep.stat().st_mode & 0o077) == 0
+
+    proc, options = serve_store(state)
+    try:
+        assert Credentials(options["key"], options["secret"]) == operator
+        fs = s3fs.S3FileSystem(
+            endpoint_url=options["endpoint_url"],
+            key=alice.access_key_id,
+            secret=alice.secret_access_key,
+            skip_instance_cache=True,
+        )
+        fs.pipe(f"{SCRATCH}/alice/after-restart.txt", b"still me")
+        with pytest.raises(PermissionError):
+            fs.pipe(f"{SCRATCH}/bob/after-restart.txt", b"still not bob")
+        # The kept key is still the store's: the workspace hands out the same one.
+        again = ensure_user_credentials(options["endpoint_url"], operator, "alice", policy, keep)
+        assert again == alice
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
