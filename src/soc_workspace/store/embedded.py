@@ -38,6 +38,7 @@ from . import identities
 from .guard import Guard
 from .identities import Credentials, SaveIdentities, write_private_json
 from .operations import S3Call
+from .wsgi import run_then
 
 log = logging.getLogger(__name__)
 
@@ -276,20 +277,14 @@ class _WriteThrough:
         method = environ["REQUEST_METHOD"]
         if method not in ("PUT", "POST", "DELETE"):
             return self.app(environ, start_response)
-        status: dict[str, int] = {}
+        # Bucket and key as moto read them: path-style or virtual-host-style.
+        call = S3Call.from_environ(environ)
 
-        def capture(status_line: str, headers: Any, exc_info: Any = None) -> Any:
-            status["code"] = int(status_line.split()[0])
-            return start_response(status_line, headers, exc_info)
-
-        # Run the request to the end so the change is made before it is mirrored.
-        body = list(self.app(environ, capture))
-        if 200 <= status.get("code", 500) < 300:
-            # Bucket and key as moto read them: path-style or virtual-host-style.
-            call = S3Call.from_environ(environ)
+        def mirror() -> None:  # once moto made the change, before the client hears of it
             with self.lock:
                 self._mirror(method, call.bucket, call.key, call.query)
-        return body
+
+        return run_then(self.app, environ, start_response, mirror)
 
     def _mirror(self, method: str, bucket: str, key: str, query: dict[str, list[str]]) -> None:
         if not bucket:

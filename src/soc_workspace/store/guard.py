@@ -27,7 +27,7 @@ import hmac
 import io
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,12 +84,9 @@ class Guard:
     ``operator`` is the store's operator key; its requests go to moto as they are.
     """
 
-    def __init__(
-        self, app: Any, operator: identities.Credentials, now: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, app: Any, operator: identities.Credentials) -> None:
         self.app = app
         self.operator = operator
-        self.now = now or (lambda: datetime.now(UTC))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
@@ -135,7 +132,7 @@ class Guard:
             when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         except ValueError:
             raise Denied(403, "AccessDenied", f"X-Amz-Date {stamp!r} is not a time") from None
-        if abs(self.now() - when) > MAX_CLOCK_SKEW:
+        if abs(datetime.now(UTC) - when) > MAX_CLOCK_SKEW:
             raise Denied(
                 403,
                 "RequestTimeTooSkewed",

@@ -24,6 +24,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import IAMBackend, iam_backends
 
 from .policy import OPERATOR_POLICY_NAME, operator_policy
+from .wsgi import run_then
 
 # Hub user names never contain a dot, so no user can take the operator's name.
 OPERATOR = "soc-workspace.operator"
@@ -166,14 +167,8 @@ class SaveIdentities:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if environ["REQUEST_METHOD"] != "POST" or "/iam/aws4_request" not in auth:
             return self.app(environ, start_response)
-        status: dict[str, int] = {}
+        return run_then(self.app, environ, start_response, self._save)
 
-        def capture(status_line: str, headers: Any, exc_info: Any = None) -> Any:
-            status["code"] = int(status_line.split()[0])
-            return start_response(status_line, headers, exc_info)
-
-        body = list(self.app(environ, capture))  # the change is made before it is saved
-        if 200 <= status.get("code", 500) < 300:
-            with self.lock:
-                write_private_json(self.path, snapshot())
-        return body
+    def _save(self) -> None:
+        with self.lock:
+            write_private_json(self.path, snapshot())
