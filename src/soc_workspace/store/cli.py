@@ -37,7 +37,7 @@ def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days:
     Writes <state-dir>/store.json with the endpoint so other commands can find it (after the
     demo data, with --demo-days, is in).
     """
-    from .embedded import EmbeddedStore
+    from .embedded import OPERATOR_FILE, EmbeddedStore, store_environment
 
     settings = load_settings().embedded_store
     state = state_dir or settings.resolved_state_dir
@@ -54,8 +54,13 @@ def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days:
     click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
     click.echo(f"connection file: {connection}")
     click.echo("Point clients at it with:")
-    for name, value in server.environment().items():
+    for name, value in store_environment(server.endpoint_url).items():
         click.echo(f"  export {name}={value}")
+    # The keys are not printed (this output is logged): they are in a file only its owner reads.
+    click.echo(
+        f"and sign with keys of the store: the operator's are in {state / OPERATOR_FILE} "
+        "(access_key_id -> AWS_ACCESS_KEY_ID, secret_access_key -> AWS_SECRET_ACCESS_KEY)"
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
