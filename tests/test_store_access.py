@@ -22,8 +22,7 @@ from botocore.config import Config
 from conftest import serve_store
 
 from soc_workspace.config import load_settings
-from soc_workspace.store.credentials import ensure_user_credentials
-from soc_workspace.store.identities import Credentials
+from soc_workspace.store.credentials import Credentials, ensure_user_credentials
 from soc_workspace.store.policy import user_policy
 
 pytestmark = pytest.mark.integration

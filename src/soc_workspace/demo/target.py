@@ -72,7 +72,7 @@ def options_for_endpoint(endpoint_url: str) -> dict[str, Any]:
 
     from ..config import load_settings
     from ..store import storage_options
-    from ..store.embedded import read_operator
+    from ..store.credentials import read_operator
 
     options = storage_options()
     options["endpoint_url"] = endpoint_url

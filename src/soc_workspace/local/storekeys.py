@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..store.credentials import ensure_user_credentials, read_kept
-from ..store.embedded import read_operator, storage_options_for
-from ..store.identities import Credentials
+from ..store.credentials import (
+    Credentials,
+    ensure_user_credentials,
+    read_kept,
+    read_operator,
+    storage_options_for,
+)
 from ..store.policy import user_policy
 from .paths import StatePaths
 from .runtime import Runtime

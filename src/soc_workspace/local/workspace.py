@@ -27,7 +27,8 @@ import requests
 from rich.console import Console
 
 from ..config import Settings, load_settings
-from ..store.embedded import read_operator, storage_options_for, store_environment
+from ..store.credentials import read_operator, storage_options_for
+from ..store.embedded import store_environment
 from . import processes
 from .folders import prepare_state_dir
 from .paths import StatePaths

@@ -37,7 +37,8 @@ def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days:
     Writes <state-dir>/store.json with the endpoint so other commands can find it (after the
     demo data, with --demo-days, is in).
     """
-    from .embedded import OPERATOR_FILE, EmbeddedStore, store_environment
+    from .credentials import OPERATOR_FILE
+    from .embedded import EmbeddedStore, store_environment
 
     settings = load_settings().embedded_store
     state = state_dir or settings.resolved_state_dir

@@ -1,4 +1,5 @@
-"""Users' keys for the embedded store, made through its IAM API with the operator's keys.
+"""Keys for the embedded store: a key pair, the operator's (kept in the store's state
+directory), and users' own, made through the store's IAM API with the operator's keys.
 
 Each workspace user gets an IAM user of the same name in the store, with
 :func:`soc_workspace.store.policy.user_policy` as its policy and one access key. The key's
@@ -11,15 +12,69 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .identities import Credentials, write_private_json
 from .policy import USER_POLICY_NAME
 
 _USER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+OPERATOR_FILE = "operator.json"  # in the embedded store's state directory
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key pair."""
+
+    access_key_id: str
+    secret_access_key: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Credentials:
+        return cls(str(data["access_key_id"]), str(data["secret_access_key"]))
+
+
+def read_operator(state_dir: str | os.PathLike[str]) -> Credentials | None:
+    """The operator keys of the embedded store kept in ``state_dir`` (None: not started yet)."""
+    try:
+        return Credentials.from_json(json.loads((Path(state_dir) / OPERATOR_FILE).read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def storage_options_for(endpoint_url: str, credentials: Credentials) -> dict[str, Any]:
+    """s3fs keyword arguments that reach an embedded store with ``credentials``."""
+    return {
+        "endpoint_url": endpoint_url,
+        "key": credentials.access_key_id,
+        "secret": credentials.secret_access_key,
+        "config_kwargs": {"s3": {"addressing_style": "path"}},
+    }
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically, readable by its owner only."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def iam_client(endpoint_url: str, operator: Credentials) -> Any:

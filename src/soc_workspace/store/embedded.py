@@ -35,14 +35,14 @@ from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import identities
+from .credentials import OPERATOR_FILE, Credentials, storage_options_for, write_private_json
 from .guard import Guard
-from .identities import Credentials, SaveIdentities, write_private_json
+from .identities import SaveIdentities
 from .operations import S3Call
 from .wsgi import run_then
 
 log = logging.getLogger(__name__)
 
-OPERATOR_FILE = "operator.json"
 IDENTITIES_FILE = "identities.json"
 
 
@@ -57,24 +57,6 @@ def store_environment(endpoint_url: str, credentials: Credentials | None = None)
     if credentials is not None:
         env.update(credentials.environment())
     return env
-
-
-def storage_options_for(endpoint_url: str, credentials: Credentials) -> dict[str, Any]:
-    """s3fs keyword arguments that reach an embedded store with ``credentials``."""
-    return {
-        "endpoint_url": endpoint_url,
-        "key": credentials.access_key_id,
-        "secret": credentials.secret_access_key,
-        "config_kwargs": {"s3": {"addressing_style": "path"}},
-    }
-
-
-def read_operator(state_dir: str | os.PathLike[str]) -> Credentials | None:
-    """The operator keys of the embedded store kept in ``state_dir`` (None: not started yet)."""
-    try:
-        return Credentials.from_json(json.loads((Path(state_dir) / OPERATOR_FILE).read_text()))
-    except FileNotFoundError:
-        return None
 
 
 _running_lock = threading.Lock()

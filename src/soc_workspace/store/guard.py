@@ -40,6 +40,7 @@ from botocore.credentials import Credentials as BotoCredentials
 from werkzeug.datastructures import EnvironHeaders
 
 from . import identities
+from .credentials import Credentials
 from .operations import S3Call, UnsupportedCall, required_permissions
 from .policy import is_allowed
 
@@ -84,7 +85,7 @@ class Guard:
     ``operator`` is the store's operator key; its requests go to moto as they are.
     """
 
-    def __init__(self, app: Any, operator: identities.Credentials) -> None:
+    def __init__(self, app: Any, operator: Credentials) -> None:
         self.app = app
         self.operator = operator
 
@@ -256,7 +257,7 @@ def _delete_keys(environ: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _sign_as(environ: dict[str, Any], credentials: identities.Credentials) -> None:
+def _sign_as(environ: dict[str, Any], credentials: Credentials) -> None:
     """Sign the request anew with ``credentials`` (after the guard has authorised it)."""
     headers = EnvironHeaders(environ)
     skip = {"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}

@@ -13,7 +13,6 @@ in ``<state_dir>/operator.json`` for the workspace's own tools.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,36 +22,13 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import IAMBackend, iam_backends
 
+from .credentials import Credentials, write_private_json
 from .policy import OPERATOR_POLICY_NAME, operator_policy
 from .wsgi import run_then
 
 # Hub user names never contain a dot, so no user can take the operator's name.
 OPERATOR = "soc-workspace.operator"
 _REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An access key pair."""
-
-    access_key_id: str
-    secret_access_key: str
-
-    def environment(self) -> dict[str, str]:
-        return {
-            "AWS_ACCESS_KEY_ID": self.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
-        }
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "access_key_id": self.access_key_id,
-            "secret_access_key": self.secret_access_key,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Credentials:
-        return cls(str(data["access_key_id"]), str(data["secret_access_key"]))
 
 
 @dataclass(frozen=True)
@@ -143,16 +119,6 @@ def _restore_key(backend: IAMBackend, user: str, saved: dict[str, str]) -> None:
     key.access_key_id = saved["access_key_id"]
     key.secret_access_key = saved["secret_access_key"]
     backend.access_keys[key.physical_resource_id] = key
-
-
-def write_private_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically, readable by its owner only."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 class SaveIdentities:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .embedded import read_operator, storage_options_for, store_environment
-from .identities import Credentials
+from .credentials import Credentials, read_operator, storage_options_for
+from .embedded import store_environment
 
 
 @dataclass
