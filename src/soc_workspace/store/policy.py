@@ -196,7 +196,7 @@ def is_allowed(
     allowed = False
     for document in documents:
         if isinstance(document, str):
-            document = json.loads(document)
+            document = _parsed(document)
         statements = document.get("Statement", [])
         if isinstance(statements, Mapping):
             statements = [statements]
@@ -277,6 +277,11 @@ def _substitute(pattern: str, username: str | None) -> str | None:
     if username is not None:
         pattern = pattern.replace("${aws:username}", username)
     return None if "${" in pattern else pattern
+
+
+@lru_cache(maxsize=256)
+def _parsed(document: str) -> Mapping[str, Any]:
+    return json.loads(document)  # the guard evaluates the same few documents on every request
 
 
 @lru_cache(maxsize=4096)
