@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import boto3
 import botocore
 import pytest
 import requests
 import s3fs
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials as BotoCredentials
 from conftest import serve_store
 
 from soc_workspace.config import load_settings
@@ -272,6 +277,12 @@ HOSTILE = [
     ),
     Case(
         "alice",
+        "replay a write of hers signed 20 minutes ago",
+        lambda s: _signed_long_ago(s, "alice", f"/{SCRATCH}/alice/replayed.txt", b"replayed"),
+        lambda s: _exists(s, f"{SCRATCH}/alice/replayed.txt"),
+    ),
+    Case(
+        "alice",
         "read bob's scratch file through a URL she presigned",
         lambda s: _presigned_get(s, f"{SCRATCH}", "bob/reruns/r1/out.cdf"),
         None,
@@ -379,6 +390,21 @@ def _bulk_delete(client: object, bucket: str, keys: list[str]) -> object:
 
 def _iam(store: Store) -> object:
     return store.client("operator", "iam")
+
+
+def _signed_long_ago(store: Store, who: str, path: str, body: bytes) -> None:
+    """A PUT signed (correctly) 20 minutes ago, as someone who captured it would replay it."""
+    keys = store.keys[who]
+    host = store.endpoint.removeprefix("http://")
+    request = AWSRequest(method="PUT", url=f"http://{host}{path}", data=body)
+    signer = S3SigV4Auth(
+        BotoCredentials(keys.access_key_id, keys.secret_access_key), "s3", "us-east-1"
+    )
+    then = datetime.now(UTC) - timedelta(minutes=20)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=then):
+        signer.add_auth(request)
+    answer = requests.put(store.endpoint + path, data=body, headers=dict(request.headers))
+    answer.raise_for_status()
 
 
 def _presigned_get(store: Store, bucket: str, key: str) -> bytes:
