@@ -100,14 +100,15 @@ def store_env(embedded_store, monkeypatch: pytest.MonkeyPatch):
 
 
 def serve_store(state: Path, *extra: str, timeout: float = 60) -> tuple[subprocess.Popen, dict]:
-    """Start `soc-workspace store serve` as a real process; return it and its connection info.
+    """Start `soc-workspace store serve` as a real process; return it and the s3fs options
+    that reach it as its operator (``endpoint_url``, ``key``, ``secret``, ...).
 
     The process writes text to ``proc.stdout``; extra arguments go to ``store serve``.
     """
     from soc_workspace.store.process import serve_in_subprocess
 
     store = serve_in_subprocess(state, *extra, timeout=timeout, stdout=subprocess.PIPE, text=True)
-    return store.process, {"endpoint_url": store.endpoint_url}
+    return store.process, store.storage_options()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -183,13 +183,13 @@ def soc_store(tmp_path_factory):
     endpoint = info["endpoint_url"]
     env = {
         "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": "k",
-        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_ACCESS_KEY_ID": info["key"],  # the operator: it writes the objects and catalog
+        "AWS_SECRET_ACCESS_KEY": info["secret"],
         "AWS_DEFAULT_REGION": "us-east-1",
         "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
         "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path_factory.mktemp("catalog-cache")),
     }
-    fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(**info, skip_instance_cache=True)
     objects = _objects()
     for bucket in objects:
         fs.mkdir(bucket)

@@ -454,7 +454,9 @@ def test_cli_writes_a_local_tree(tmp_path):
     assert len(list((tmp_path / "hermes-nemisis").rglob("*.cdf"))) == 26
 
 
-def test_cli_writes_into_a_store(embedded_store):
+def test_cli_writes_into_a_store(embedded_store, monkeypatch):
+    for name, value in embedded_store.operator.environment().items():
+        monkeypatch.setenv(name, value)  # demo data goes into pipeline buckets: the operator
     args = ["--days", "1", "--store", embedded_store.endpoint_url, "--no-progress"]
     args += ["--instrument", "merit", "--env", "dev", "--start", "2025-07-01"]
     result = CliRunner().invoke(demo_data, args)
@@ -483,9 +485,7 @@ def test_store_serve_fills_an_empty_state_dir_once(tmp_path):
 
     proc, info = serve_store(state, "--demo-days", "1", timeout=180)
     try:
-        fs = s3fs.S3FileSystem(
-            endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
-        )
+        fs = s3fs.S3FileSystem(**info, skip_instance_cache=True)
         assert "hermes-eea" in fs.ls("", refresh=True)
         first = sorted(p for p in (state / "objects").rglob("*") if p.is_file())
         assert len(first) == 205

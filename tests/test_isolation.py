@@ -54,6 +54,8 @@ def attempt(f):
         return "allowed"
     except (PermissionError, ConnectionError, OSError, requests.RequestException):
         return "denied"
+    except Exception as err:  # botocore's AccessDenied as s3fs raises it
+        return "denied" if "AccessDenied" in repr(err) or "Forbidden" in repr(err) else repr(err)
 """
 
 
@@ -194,6 +196,48 @@ def test_files(world, row):
         a=names["a"],
     )
     check(area, attempt, expected, _in_kernel(world, who, expression))
+
+
+# -- the object store -----------------------------------------------------------------------
+
+STORE_ROWS = [
+    # (attempt, who, code that touches the store with the user's own keys, expected)
+    ("A writes its own scratch folder", "a", "fs.pipe('{scratch}/{a}/result.txt', b'A')",
+     "allowed"),
+    ("B reads A's scratch folder", "b", "fs.cat('{scratch}/{a}/result.txt')", "denied"),
+    ("B overwrites a file in A's scratch folder", "b",
+     "fs.pipe('{scratch}/{a}/result.txt', b'B')", "denied"),
+    ("B deletes A's scratch folder", "b", "fs.rm('{scratch}/{a}', recursive=True)", "denied"),
+    ("B writes into a pipeline bucket", "b", "fs.pipe('hermes-eea/l1/planted.cdf', b'x')",
+     "denied"),
+    ("B overwrites a pipeline catalog", "b", "fs.pipe('padre-meddea/catalog.json', b'{{}}')",
+     "denied"),
+    ("B creates a bucket", "b", "fs.mkdir('dev-hermes-eea-{b}')", "denied"),
+    ("B writes its own scratch folder", "b", "fs.pipe('{scratch}/{b}/mine.txt', b'B')",
+     "allowed"),
+    ("B's server holds the operator's keys", "b",
+     "open('{state}/store/operator.json').read()", "denied"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", STORE_ROWS, ids=[r[0] for r in STORE_ROWS])
+def test_store(world, row):
+    attempt, who, code, expected = row
+    scratch = "soc-workspace-scratch"
+    code = code.format(scratch=scratch, state=world.state, **world.names)
+    observed = run(
+        world,
+        who,
+        f"""
+        from soc_workspace.store import filesystem
+        fs = filesystem(skip_instance_cache=True)
+        def touch():
+            {code}
+            fs.invalidate_cache()
+        print(attempt(touch))
+        """,
+    )
+    check("store", attempt, expected, observed)
 
 
 # -- kernels --------------------------------------------------------------------------------

@@ -6,7 +6,11 @@ import os
 import signal
 
 import pytest
+import requests
 import s3fs
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
 from conftest import serve_store
 
 from soc_workspace.store import (
@@ -41,12 +45,16 @@ def test_settings_reach_the_embedded_store(store_env):
     check_reachable()
 
 
-def test_anonymous_access_reaches_the_embedded_store(store_env, monkeypatch):
+def test_anonymous_requests_reach_the_embedded_store_and_are_refused(store_env, monkeypatch):
+    operator = filesystem(skip_instance_cache=True)
+    operator.mkdir("soc-test-anonymous")
+    operator.pipe("soc-test-anonymous/a.txt", b"not for anyone")
     monkeypatch.setenv("SOC_WORKSPACE__STORE__CREDENTIALS", "anonymous")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
-    fs = filesystem(skip_instance_cache=True)
-    assert isinstance(fs.ls("", refresh=True), list)
+    check_reachable()  # it answers ...
+    with pytest.raises(PermissionError):  # ... but lets no one in unsigned
+        filesystem(skip_instance_cache=True).cat("soc-test-anonymous/a.txt")
 
 
 def test_dead_endpoint_names_the_setting(monkeypatch):
@@ -69,9 +77,7 @@ def test_only_one_embedded_store_per_process(embedded_store):
 
 
 def _client(info: dict) -> s3fs.S3FileSystem:
-    return s3fs.S3FileSystem(
-        endpoint_url=info["endpoint_url"], key="k", secret="s", skip_instance_cache=True
-    )
+    return s3fs.S3FileSystem(**info, skip_instance_cache=True)
 
 
 @pytest.mark.integration
@@ -111,6 +117,51 @@ def test_objects_survive_a_restart_and_a_crash(tmp_path):
     proc, info = serve_store(state)
     try:
         assert _client(info).cat("soc-workspace-scratch/alice/after-crash.txt") == b"acknowledged"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _signed_virtual_host_request(
+    options: dict, method: str, bucket: str, key: str, body: bytes = b""
+) -> requests.Response:
+    """A request as a client using virtual-host-style addresses sends it: the bucket in the
+    Host header (``<bucket>.s3.amazonaws.com``), signed with the store's keys."""
+    host = f"{bucket}.s3.amazonaws.com"
+    request = AWSRequest(method=method, url=f"http://{host}/{key}", data=body)
+    credentials = BotoCredentials(options["key"], options["secret"])
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+    headers = {**dict(request.headers), "Host": host}
+    return requests.request(
+        method, f"{options['endpoint_url']}/{key}", data=body, headers=headers, timeout=10
+    )
+
+
+@pytest.mark.integration
+def test_virtual_host_style_writes_survive_a_restart(tmp_path):
+    state = tmp_path / "state"
+    proc, options = serve_store(state)
+    try:
+        fs = _client(options)
+        fs.mkdir("soc-workspace-scratch")
+        fs.pipe("soc-workspace-scratch/alice/gone.txt", b"x")
+        put = _signed_virtual_host_request(
+            options, "PUT", "soc-workspace-scratch", "alice/vhost.txt", b"by host"
+        )
+        assert put.status_code == 200, put.text
+        gone = _signed_virtual_host_request(
+            options, "DELETE", "soc-workspace-scratch", "alice/gone.txt"
+        )
+        assert gone.status_code == 204, gone.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    proc, options = serve_store(state)
+    try:
+        fs = _client(options)
+        assert fs.cat("soc-workspace-scratch/alice/vhost.txt") == b"by host"
+        assert not fs.exists("soc-workspace-scratch/alice/gone.txt")
+        assert sorted(fs.ls("", refresh=True)) == ["soc-workspace-scratch"]  # no stray bucket
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -158,6 +158,52 @@ def test_gateway_cluster_with_two_workers_computes(scientist, kernel, workspace)
     assert gateway_clusters(workspace, "sci") == {}  # dask_cluster closed it
 
 
+def test_server_and_cluster_use_the_users_own_store_keys(scientist, kernel, workspace):
+    """sci's server and Dask workers sign with sci's keys: sci's scratch folder is theirs,
+    the pipeline buckets are read-only, nobody else's folder is reachable."""
+    operator = json.loads(Path(workspace.state_dir, "store", "operator.json").read_text())
+    out = run(
+        scientist,
+        kernel,
+        """
+        import os
+        from soc_workspace.compute import dask_cluster
+        from soc_workspace.store import filesystem
+
+        def attempt(write, path):
+            fs = filesystem(skip_instance_cache=True)
+            try:
+                if write:
+                    fs.pipe(path, b"x")
+                else:
+                    fs.ls(path)
+            except PermissionError:
+                return "denied"
+            return "allowed"
+
+        probes = [
+            (True, "soc-workspace-scratch/sci/from-{where}.txt"),
+            (True, "hermes-eea/l1/from-{where}.txt"),
+            (True, "soc-workspace-scratch/someone-else/from-{where}.txt"),
+            (False, "hermes-eea/l1"),
+        ]
+        def where(name):
+            return [attempt(w, p.format(where=name)) for w, p in probes]
+
+        print(os.environ["AWS_ACCESS_KEY_ID"])
+        print(*where("server"))
+        with dask_cluster(workers=1) as client:
+            print(*client.submit(where, "worker").result())
+            print(*client.run(lambda: os.environ["AWS_ACCESS_KEY_ID"]).values())
+        """,
+        timeout=240,
+    )
+    key, server, worker, worker_key = out.splitlines()
+    assert key != operator["access_key_id"]
+    assert worker_key == key
+    assert server == worker == "allowed denied denied allowed"
+
+
 def test_refused_token_is_explained(scientist, kernel):
     out = run(
         scientist,
@@ -378,8 +424,7 @@ def test_state_survives_a_crash(workspace, scientist, kernel):
         from pathlib import Path
         from soc_workspace.store import filesystem
         Path("before-crash.txt").write_text("kept")
-        fs = filesystem()
-        fs.mkdir("soc-workspace-scratch")
+        fs = filesystem()  # the scratch bucket is the workspace's: users may not make buckets
         fs.pipe("soc-workspace-scratch/sci/before-crash.txt", b"kept too")
         """,
     )

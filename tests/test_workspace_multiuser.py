@@ -151,13 +151,12 @@ def test_restart_keeps_users_groups_files_and_store(workspace, names, state_dir,
     run(
         workspace,
         "a",
-        """
+        f"""
         from pathlib import Path
         from soc_workspace.store import filesystem
         Path("secret.txt").write_text("mine")
-        fs = filesystem()
-        fs.mkdir("soc-workspace-scratch")
-        fs.pipe("soc-workspace-scratch/a/result.txt", b"kept")
+        fs = filesystem()  # A's own scratch folder, in the bucket the workspace made
+        fs.pipe("soc-workspace-scratch/{names["a"]}/result.txt", b"kept")
         """,
     )
     stopped = cli("down", "--state-dir", str(state_dir), "--config", str(config))
@@ -180,7 +179,7 @@ def test_restart_keeps_users_groups_files_and_store(workspace, names, state_dir,
             from soc_workspace.store import filesystem
             print(Path("secret.txt").read_text())
             print((Path.home() / "teams" / "{names["team"]}" / "notes.txt").read_text())
-            print(filesystem().cat("soc-workspace-scratch/a/result.txt").decode())
+            print(filesystem().cat("soc-workspace-scratch/{names["a"]}/result.txt").decode())
             """
         ),
     )

@@ -15,7 +15,8 @@ import pytest
 from workspace_support import admin_session, new_user, public_dir, running_workspace, write_config
 
 from soc_workspace.hub.environment import calibration_environment
-from soc_workspace.store.embedded import ACCESS_KEY, SECRET_KEY
+from soc_workspace.local.paths import StatePaths
+from soc_workspace.local.storekeys import operator_storage_options
 
 from .rerun_helpers import ENV_NAME, PACKAGE, put_raw_and_products
 
@@ -58,11 +59,9 @@ def test_the_template_runs_in_a_users_server_on_the_gateway(instrument_env, envi
         with running_workspace(state, config) as connection:
             import s3fs
 
+            # The operator puts the pipeline's files in; ana's rerun reads them with her keys.
             store = s3fs.S3FileSystem(
-                endpoint_url=connection.store_endpoint,
-                key=ACCESS_KEY,
-                secret=SECRET_KEY,
-                skip_instance_cache=True,
+                **operator_storage_options(StatePaths(state)), skip_instance_cache=True
             )
             day = put_raw_and_products(
                 store, state / "pipeline", instrument_env, hours=(0, 1), packets=60, day=190

@@ -9,7 +9,9 @@ remote test store the caller names explicitly with ``allow_remote=True``.
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,13 +64,15 @@ def check_test_store(storage_options: dict[str, Any], allow_remote: bool = False
 def options_for_endpoint(endpoint_url: str) -> dict[str, Any]:
     """s3fs options for an explicitly named endpoint, with the configured credentials.
 
-    A store on loopback with no credentials configured (the embedded moto store accepts any)
-    gets the embedded store's placeholder keys, so boto3 does not fail looking for some.
+    With no credentials configured, the embedded store running from the configured state
+    directory at that endpoint is written as its operator (demo data goes into pipeline
+    buckets, which only the operator may write).
     """
     import botocore.session
 
+    from ..config import load_settings
     from ..store import storage_options
-    from ..store.embedded import ACCESS_KEY, SECRET_KEY
+    from ..store.credentials import read_operator
 
     options = storage_options()
     options["endpoint_url"] = endpoint_url
@@ -79,5 +83,16 @@ def options_for_endpoint(endpoint_url: str) -> dict[str, Any]:
         or botocore.session.Session().get_credentials()
     )
     if not has_credentials and is_loopback(endpoint_url):
-        options.update(key=ACCESS_KEY, secret=SECRET_KEY)
+        state = load_settings().embedded_store.resolved_state_dir
+        operator = read_operator(state) if _serves(state, endpoint_url) else None
+        if operator is not None:
+            options.update(key=operator.access_key_id, secret=operator.secret_access_key)
     return options
+
+
+def _serves(state: Path, endpoint_url: str) -> bool:
+    """Whether the embedded store kept in ``state`` is the one at ``endpoint_url``."""
+    try:
+        return json.loads((state / "store.json").read_text())["endpoint_url"] == endpoint_url
+    except (OSError, ValueError, KeyError):
+        return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from dask_gateway_server.backends.base import PublicException
@@ -18,6 +19,8 @@ from traitlets.config import LoggingConfigurable
 
 from ..hub.gateway import ClusterLimitsMixin
 from . import rootfs
+from .paths import StatePaths
+from .storekeys import user_store_environment
 
 GUARD_PRELOAD = "soc_workspace.local.dashboard_guard"
 
@@ -31,6 +34,25 @@ class WorkspaceBackendMixin(LoggingConfigurable):
         config=True,
         help="Address schedulers, workers and dashboards listen on.",
     )
+    state_dir = Unicode(
+        "", config=True, help="The workspace's state directory (users' store keys)."
+    )
+
+    async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
+        if self.state_dir:  # make the user's store keys now, off the event loop
+            await asyncio.to_thread(user_store_environment, self._paths, user.name)
+        return await super().start_cluster(user, cluster_options)  # type: ignore[misc]
+
+    def get_env(self, cluster: Any) -> dict[str, str]:
+        # Schedulers and workers read and write the store as the cluster's user.
+        env = super().get_env(cluster)  # type: ignore[misc]
+        if self.state_dir:
+            env.update(user_store_environment(self._paths, cluster.username, reuse=True))
+        return env
+
+    @property
+    def _paths(self) -> StatePaths:
+        return StatePaths(Path(self.state_dir))
 
     def get_worker_command(self, cluster: Any, worker_name: str, scheduler_address=None):  # type: ignore[no-untyped-def]
         # dask-gateway gives workers no --host, so they listen on every interface.

@@ -40,6 +40,9 @@ class Runtime:
     proxy_command: str
     settings: dict[str, Any]
     store_environment: dict[str, str] = field(default_factory=dict)
+    """Where the store is, for every user (each user's own keys come from ``storekeys``)."""
+    store_state_dir: str = ""
+    """The embedded store's state directory (its operator keys); empty for another store."""
     gateway_backend_port: int = 0
     """dask-gateway's own HTTP proxy, behind :mod:`soc_workspace.local.gateway_front`."""
 
@@ -179,6 +182,8 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
     # Clusters outlive a restart of the gateway (after a hub crash): it keeps them in a file.
     c.DBBackendBase.db_url = f"sqlite:///{paths.gateway / 'clusters.sqlite'}"
     c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
+    # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
+    c.WorkspaceBackendMixin.state_dir = str(paths.root)
 
 
 def write_config_files(paths: StatePaths) -> None:

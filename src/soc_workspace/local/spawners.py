@@ -21,6 +21,7 @@ from traitlets import Integer, List, Unicode
 from ..hub.teams import teams_of
 from . import folders
 from .paths import StatePaths
+from .storekeys import user_store_environment
 
 
 class _WorkspaceSpawner(LocalProcessSpawner):
@@ -40,7 +41,16 @@ class _WorkspaceSpawner(LocalProcessSpawner):
 
     async def start(self) -> Any:
         await asyncio.to_thread(self.prepare, teams_of(self), bool(self.user.admin))
+        # The user's own store keys (made through the store's IAM API on the first start).
+        self._store_environment = await asyncio.to_thread(
+            user_store_environment, self.paths, self.user.name
+        )
         return await super().start()
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        env.update(getattr(self, "_store_environment", {}))
+        return env
 
     def prepare(self, teams: list[str], admin: bool) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

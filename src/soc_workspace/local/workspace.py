@@ -30,7 +30,8 @@ from rich.console import Console
 
 from ..config import Settings, load_settings
 from ..hub.roles import GATEWAY_SERVICE
-from ..store.embedded import ACCESS_KEY, SECRET_KEY, store_environment
+from ..store.credentials import read_operator, storage_options_for
+from ..store.embedded import store_environment
 from . import processes
 from .folders import prepare_state_dir
 from .paths import StatePaths
@@ -164,7 +165,9 @@ def _start(
     with _step(console, steps, "store", "object store") as note:
         if embedded:
             store_pid, endpoint = _start_store(paths, env, settings)
+            # Only where the store is: each user's server gets keys of its own at spawn.
             store_env = store_environment(endpoint)
+            _ensure_scratch_bucket(settings, _embedded_storage_options(paths, endpoint))
             note(f"embedded S3 at {endpoint}, objects in {paths.store / 'objects'}")
         else:
             from ..store import check_reachable
@@ -195,6 +198,7 @@ def _start(
         proxy_command=str(proxy),
         settings=settings.model_dump(mode="json"),
         store_environment=store_env,
+        store_state_dir=str(paths.store) if embedded else "",
     )
     run.write(paths.runtime_file)
     hub_pid = _start_hub(paths, env)
@@ -204,7 +208,8 @@ def _start(
         from .seed import seed_store
 
         with _step(console, steps, "seed", "demo data and catalog") as note:
-            note(seed_store(paths, _embedded_storage_options(endpoint), days=ws.demo_days))
+            options = _embedded_storage_options(paths, endpoint)
+            note(seed_store(paths, options, days=ws.demo_days))
     with _step(console, steps, "hub", "JupyterHub, proxy and dask-gateway") as note:
         _wait_for_hub(paths, run, hub_pid, steps_before_seed + ws.start_timeout)
         note(f"{run.public_url}")
@@ -393,13 +398,25 @@ def _start_store(
     )
 
 
-def _embedded_storage_options(endpoint: str) -> dict[str, Any]:
-    return {
-        "endpoint_url": endpoint,
-        "key": ACCESS_KEY,
-        "secret": SECRET_KEY,
-        "config_kwargs": {"s3": {"addressing_style": "path"}},
-    }
+def _embedded_storage_options(paths: StatePaths, endpoint: str) -> dict[str, Any]:
+    """The store as its operator: the workspace itself seeds it and builds its catalogs."""
+    operator = read_operator(paths.store)
+    if operator is None:
+        raise WorkspaceError(f"the embedded store wrote no operator keys into {paths.store}")
+    return storage_options_for(endpoint, operator)
+
+
+def _ensure_scratch_bucket(settings: Settings, options: dict[str, Any]) -> None:
+    """Users may not create buckets, so the workspace makes the scratch bucket for them."""
+    url = settings.scratch.url
+    if not url.startswith("s3://"):
+        return
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
 
 
 def _wait_for(url: str, what: str, deadline: float, pid: int, log: Path) -> None:

@@ -37,7 +37,8 @@ def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days:
     Writes <state-dir>/store.json with the endpoint so other commands can find it (after the
     demo data, with --demo-days, is in).
     """
-    from .embedded import EmbeddedStore
+    from .credentials import OPERATOR_FILE
+    from .embedded import EmbeddedStore, store_environment
 
     settings = load_settings().embedded_store
     state = state_dir or settings.resolved_state_dir
@@ -54,8 +55,13 @@ def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days:
     click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
     click.echo(f"connection file: {connection}")
     click.echo("Point clients at it with:")
-    for name, value in server.environment().items():
+    for name, value in store_environment(server.endpoint_url).items():
         click.echo(f"  export {name}={value}")
+    # The keys are not printed (this output is logged): they are in a file only its owner reads.
+    click.echo(
+        f"and sign with keys of the store: the operator's are in {state / OPERATOR_FILE} "
+        "(access_key_id -> AWS_ACCESS_KEY_ID, secret_access_key -> AWS_SECRET_ACCESS_KEY)"
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -74,6 +80,25 @@ def check() -> None:
     buckets = filesystem(settings).ls("", refresh=True)
     endpoint = settings.store.resolved_endpoint_url or "AWS S3"
     click.echo(f"{endpoint} answers; {len(buckets)} bucket(s): {', '.join(buckets) or '(none)'}")
+
+
+@store.command()
+@click.option(
+    "--user",
+    metavar="NAME",
+    help="The policy of this workspace user, as the embedded store gives it. Default: the "
+    "policy of the Helm chart's user role (every user's scratch folder).",
+)
+def policy(user: str | None) -> None:
+    """Print the IAM policy of users' access to the store (JSON), from the settings.
+
+    The chart's copy is helm/soc-workspace/files/iam/user-role-policy.json (default settings).
+    """
+    from .policy import policy_json, role_policy, user_policy
+
+    settings = load_settings()
+    document = user_policy(user, settings) if user else role_policy(settings)
+    click.echo(policy_json(document), nl=False)
 
 
 def _holds_objects(objects: Path) -> bool:

@@ -4,6 +4,12 @@ moto keeps objects in memory only, so the server here writes every object it acc
 to ``<state_dir>/objects/<bucket>/<key>`` before it answers, and loads that folder back when it
 starts. A client that was told "200 OK" therefore finds its object again after a restart or a
 crash. Object metadata (content type, user metadata, tags) and version history are not kept.
+
+Every request must be signed by a key of the store's IAM users (see :mod:`.guard`): the
+operator's (:attr:`EmbeddedStore.operator`, kept in ``<state_dir>/operator.json``) may do
+anything; users' keys are made through the IAM API (:mod:`soc_workspace.store.credentials`)
+and give what :func:`soc_workspace.store.policy.user_policy` allows. Users, policies and keys
+are kept in ``<state_dir>/identities.json`` (:mod:`.identities`).
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
+from moto import settings as moto_settings
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -27,23 +34,29 @@ from moto.moto_server.werkzeug_app import (
 from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import identities
+from .credentials import OPERATOR_FILE, Credentials, storage_options_for, write_private_json
+from .guard import Guard
+from .identities import SaveIdentities
+from .operations import S3Call
+from .wsgi import run_then
+
 log = logging.getLogger(__name__)
 
-# Credentials the embedded store hands to its clients. moto accepts any signature; these only
-# keep boto3's credential chain from looking further (or failing) on a machine with none.
-ACCESS_KEY = "soc-workspace"
-SECRET_KEY = "soc-workspace-embedded"
+IDENTITIES_FILE = "identities.json"
 
 
-def store_environment(endpoint_url: str) -> dict[str, str]:
-    """Environment variables that point boto3, s3fs and soc-workspace at an embedded store."""
-    return {
+def store_environment(endpoint_url: str, credentials: Credentials | None = None) -> dict[str, str]:
+    """Environment variables that point boto3, s3fs and soc-workspace at an embedded store,
+    signing with ``credentials`` (none: only the endpoint)."""
+    env = {
         "AWS_ENDPOINT_URL_S3": endpoint_url,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_DEFAULT_REGION": "us-east-1",
         "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint_url,
     }
+    if credentials is not None:
+        env.update(credentials.environment())
+    return env
 
 
 _running_lock = threading.Lock()
@@ -68,6 +81,8 @@ class EmbeddedStore:
         self.port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._operator: Credentials | None = None
+        self._no_auth_count: float | None = None
 
     @property
     def objects_dir(self) -> Path | None:
@@ -80,18 +95,21 @@ class EmbeddedStore:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def operator(self) -> Credentials:
+        """The keys of the store's operator, who may do anything (seeding, catalogs, users)."""
+        if self._operator is None:
+            raise RuntimeError("the embedded store is not running: call start() first")
+        return self._operator
+
     def storage_options(self) -> dict[str, Any]:
-        """s3fs keyword arguments that reach this store."""
-        return {
-            "endpoint_url": self.endpoint_url,
-            "key": ACCESS_KEY,
-            "secret": SECRET_KEY,
-            "config_kwargs": {"s3": {"addressing_style": "path"}},
-        }
+        """s3fs keyword arguments that reach this store as its operator."""
+        return storage_options_for(self.endpoint_url, self.operator)
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point boto3, s3fs and soc-workspace at this store."""
-        return store_environment(self.endpoint_url)
+        """Environment variables that point boto3, s3fs and soc-workspace at this store,
+        as its operator."""
+        return store_environment(self.endpoint_url, self.operator)
 
     def start(self) -> EmbeddedStore:
         global _running
@@ -103,10 +121,14 @@ class EmbeddedStore:
                 )
             _reset_moto()
             restored = _restore(self.objects_dir) if self.objects_dir else 0
+            self._operator = self._start_identities()
             app: Any = DomainDispatcherApplication(create_backend_app)
+            if self.state_dir is not None:
+                app = SaveIdentities(app, self.state_dir / IDENTITIES_FILE)
             if self.objects_dir is not None:
                 self.objects_dir.mkdir(parents=True, exist_ok=True)
                 app = _WriteThrough(app, self.objects_dir)
+            app = Guard(app, self._operator)
             self._server = make_server(
                 self.host, self.port, app, threaded=True, request_handler=_QuietHandler
             )
@@ -130,6 +152,24 @@ class EmbeddedStore:
             if _running is self:
                 _running = None
                 _reset_moto()
+                if self._no_auth_count is not None:
+                    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = self._no_auth_count
+                    self._no_auth_count = None
+
+    def _start_identities(self) -> Credentials:
+        """Load the saved IAM users, make sure the operator exists, and switch moto's IAM
+        checks on for every request."""
+        saved = self.state_dir / IDENTITIES_FILE if self.state_dir else None
+        if saved is not None and saved.exists():
+            identities.restore(json.loads(saved.read_text()))
+        operator = identities.ensure_operator()
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            write_private_json(self.state_dir / IDENTITIES_FILE, identities.snapshot())
+            write_private_json(self.state_dir / OPERATOR_FILE, operator.to_json())
+        self._no_auth_count = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        return operator
 
     def write_connection_file(self, path: str | os.PathLike[str]) -> Path:
         """Write the endpoint and this process id, so other commands can find the store."""
@@ -157,6 +197,7 @@ def _reset_moto() -> None:
         for backend in list(account_backends.values()):
             backend.reset()
     s3_backends.bucket_accounts.clear()
+    identities.reset()
 
 
 def _backend_for(bucket: str) -> Any:
@@ -218,21 +259,14 @@ class _WriteThrough:
         method = environ["REQUEST_METHOD"]
         if method not in ("PUT", "POST", "DELETE"):
             return self.app(environ, start_response)
-        status: dict[str, int] = {}
+        # Bucket and key as moto read them: path-style or virtual-host-style.
+        call = S3Call.from_environ(environ)
 
-        def capture(status_line: str, headers: Any, exc_info: Any = None) -> Any:
-            status["code"] = int(status_line.split()[0])
-            return start_response(status_line, headers, exc_info)
-
-        # Run the request to the end so the change is made before it is mirrored.
-        body = list(self.app(environ, capture))
-        if 200 <= status.get("code", 500) < 300:
-            raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ["PATH_INFO"]
-            url = urlsplit(raw)
-            bucket, _, key = unquote(url.path).lstrip("/").partition("/")
+        def mirror() -> None:  # once moto made the change, before the client hears of it
             with self.lock:
-                self._mirror(method, bucket, key, parse_qs(url.query, keep_blank_values=True))
-        return body
+                self._mirror(method, call.bucket, call.key, call.query)
+
+        return run_then(self.app, environ, start_response, mirror)
 
     def _mirror(self, method: str, bucket: str, key: str, query: dict[str, list[str]]) -> None:
         if not bucket:

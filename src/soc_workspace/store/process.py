@@ -15,19 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .credentials import Credentials, read_operator, storage_options_for
 from .embedded import store_environment
 
 
 @dataclass
 class StoreProcess:
-    """A running ``store serve`` process and the endpoint it answers on."""
+    """A running ``store serve`` process, the endpoint it answers on and its operator keys."""
 
     process: subprocess.Popen
     endpoint_url: str
+    operator: Credentials
 
     def environment(self) -> dict[str, str]:
-        """Variables that point boto3, s3fs and soc_workspace at this store."""
-        return store_environment(self.endpoint_url)
+        """Variables that point boto3, s3fs and soc_workspace at this store, as its operator."""
+        return store_environment(self.endpoint_url, self.operator)
+
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs keyword arguments that reach this store as its operator."""
+        return storage_options_for(self.endpoint_url, self.operator)
 
     def stop(self, timeout: float = 30) -> None:
         self.process.terminate()
@@ -55,4 +61,7 @@ def serve_in_subprocess(
             output = proc.communicate()[0] if popen["stdout"] == subprocess.PIPE else None
             raise RuntimeError(f"the embedded store did not start in {state_dir}: {output or ''}")
         time.sleep(0.05)
-    return StoreProcess(proc, json.loads(connection.read_text())["endpoint_url"])
+    operator = read_operator(state_dir)
+    if operator is None:  # written before store.json, so this is not a race
+        raise RuntimeError(f"the embedded store in {state_dir} wrote no operator keys")
+    return StoreProcess(proc, json.loads(connection.read_text())["endpoint_url"], operator)
