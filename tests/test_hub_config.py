@@ -122,7 +122,11 @@ def test_authenticators():
     assert native.NativeAuthenticator.open_signup is False
     assert native.Authenticator.admin_users == {"admin"}
     shared = hub_config(hub={"authenticator": "shared-password", "shared_password": "workshop1"})
-    assert shared.JupyterHub.authenticator_class == "shared-password"
+    assert shared.JupyterHub.authenticator_class.__name__ == "WorkspaceSharedPasswordAuthenticator"
+    # JupyterHub's own shared-password login, with the workspace's user-name rules on top
+    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+    assert issubclass(shared.JupyterHub.authenticator_class, SharedPasswordAuthenticator)
     assert shared.SharedPasswordAuthenticator.user_password == "workshop1"
     with pytest.raises(ValueError, match="shared_password"):
         hub_config(hub={"authenticator": "shared-password"})
@@ -249,3 +253,29 @@ def test_cluster_count_limit():
 
 def test_team_names():
     assert team_names(["helio", "Bad Name", "padre-team", "x" * 30]) == ["helio", "padre-team"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "a user name is needed"),
+        ("a" * 33, "the name has 33 characters; at most 32"),
+        ("1abc", "must start with a lower-case letter"),
+        ("_abc", "must start with a lower-case letter"),
+        ("éva", "must start with a lower-case letter"),
+        ("eva.b", "not '.'"),
+        ("eva b", "not ' '"),
+        ("evä", "not 'ä'"),
+    ],
+)
+def test_user_names_are_refused_with_the_reason(name, reason):
+    from soc_workspace.hub.auth import username_problem
+
+    assert reason in username_problem(name)
+
+
+def test_good_user_names_pass():
+    from soc_workspace.hub.auth import username_problem
+
+    for name in ("eva", "eva-b", "e_2", "a" * 32):
+        assert username_problem(name) is None
