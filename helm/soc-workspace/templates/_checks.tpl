@@ -72,8 +72,12 @@
 {{- if not $image.name }}
 {{- fail (printf "%s.name is empty: name the image." $key) }}
 {{- end }}
-{{- if and (not (contains "@sha256:" $image.name)) (or (not $tag) (eq $tag "latest")) }}
-{{- fail (printf "%s.tag is %q: give an exact tag (or a @sha256: digest in the name); `latest` and untagged images are refused so every pod runs a known image." $key $tag) }}
+{{- if contains "@" $image.name }}
+{{- fail (printf "%s.name %q carries a digest: the jupyterhub and dask-gateway charts write images as name:tag, so put the digest in the tag (tag: \"<tag>@sha256:<digest>\")." $key $image.name) }}
+{{- end }}
+{{- $exact := regexReplaceAll "@sha256:[0-9a-f]{64}$" $tag "" }}
+{{- if or (not $exact) (eq $exact "latest") (contains "@" $exact) }}
+{{- fail (printf "%s.tag is %q: give an exact tag, optionally with its digest (\"2026.11.1@sha256:<64 hex>\"); `latest` and untagged images are refused so every pod runs a known image." $key $tag) }}
 {{- end }}
 {{- end }}
 

@@ -129,10 +129,11 @@
 {{- end }}
 
 
-{{- /* The notebook image as "name:tag" (or name@digest when the name carries a digest) */}}
+{{- /* The notebook image as "name:tag", as the jupyterhub and dask-gateway charts write it (a
+       digest rides in the tag: "2026.11.1@sha256:...") */}}
 {{- define "soc-workspace.notebookImage" -}}
 {{- $image := .Values.jupyterhub.singleuser.image }}
-{{- if contains "@sha256:" $image.name }}{{ $image.name }}{{ else }}{{ $image.name }}:{{ $image.tag }}{{ end }}
+{{- $image.name }}:{{ $image.tag }}
 {{- end }}
 
 
