@@ -25,7 +25,7 @@ KUBERNETES_VERSION = "1.32.0"
 
 # The values sets every render test runs with: name -> override files (on top of values.yaml).
 VALUES_SETS: dict[str, list[Path]] = {
-    "defaults": [],
+    "private-trial": [CHART / "ci" / "private-trial-values.yaml"],
     "all-options": [CHART / "ci" / "all-options-values.yaml"],
     "workshop": [CHART / "ci" / "workshop-values.yaml"],
     "swxsoc-eks": [ROOT / "docs" / "examples" / "swxsoc-eks-values.yaml"],

@@ -194,9 +194,10 @@ def test_a_downloaded_archive_beside_the_vendored_chart_changes_nothing(tmp_path
     shutil.copytree(CHART, copy)
     for name in DEPENDENCIES:
         helm_python.package(copy / "charts" / name, destination=copy / "charts")
-    before = helmchart.render({})
+    values = helmchart.user_values(*helmchart.VALUES_SETS["private-trial"])
+    before = helmchart.render(values)
     with helm_python.Chart.load(copy) as chart:
-        after = chart.render({}, name=helmchart.RELEASE, namespace=helmchart.NAMESPACE)
+        after = chart.render(values, name=helmchart.RELEASE, namespace=helmchart.NAMESPACE)
 
     def identities(rendered):  # z2jh's generated secrets differ between renders
         return sorted(

@@ -108,7 +108,7 @@ def test_every_object_is_valid(values_set):
 
 def test_custom_objects_are_checked_strictly():
     """The CRD check refuses what the API server would (a misspelt field, a wrong type)."""
-    route = next(o for _, o in objects(rendered_set("defaults")) if o["kind"] == "IngressRoute")
+    route = next(o for _, o in objects(rendered_set("private-trial")) if o["kind"] == "IngressRoute")
     assert _errors(route) == []
     typo = copy.deepcopy(route)
     typo["spec"]["routes"][0]["middleware"] = typo["spec"]["routes"][0].pop("middlewares")
@@ -125,7 +125,7 @@ def test_no_object_renders_twice(values_set):
     assert [key for key, n in counts.items() if n > 1] == []
 
 
-@pytest.mark.parametrize("values_set", ["defaults"])
+@pytest.mark.parametrize("values_set", ["private-trial"])
 def test_every_namespaced_object_lands_in_the_release_namespace(values_set):
     """Nothing sets another namespace (Helm installs into the release's)."""
     for path, obj in objects(rendered_set(values_set)):
