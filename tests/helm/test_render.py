@@ -108,7 +108,9 @@ def test_every_object_is_valid(values_set):
 
 def test_custom_objects_are_checked_strictly():
     """The CRD check refuses what the API server would (a misspelt field, a wrong type)."""
-    route = next(o for _, o in objects(rendered_set("private-trial")) if o["kind"] == "IngressRoute")
+    route = next(
+        o for _, o in objects(rendered_set("private-trial")) if o["kind"] == "IngressRoute"
+    )
     assert _errors(route) == []
     typo = copy.deepcopy(route)
     typo["spec"]["routes"][0]["middleware"] = typo["spec"]["routes"][0].pop("middlewares")
