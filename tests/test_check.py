@@ -7,16 +7,14 @@ One workspace for the module; ``down`` at the end.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import psutil
 import pytest
-from workspace_support import hub_api, public_dir, running_workspace, write_config
+from workspace_support import hub_api, personal_demo_workspace
 
 from soc_workspace.local.paths import StatePaths
 
@@ -25,21 +23,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def workspace():
-    state = public_dir("socws-check-")
-    config = write_config(
-        state.parent / f"{state.name}.toml",
-        textwrap.dedent(
-            """
-            [workspace]
-            port = 0
-            demo_days = 1
-            """
-        ),
-    )
-    with running_workspace(state, config) as connection:
+    with personal_demo_workspace("socws-check-") as connection:
         yield connection
-    shutil.rmtree(state, ignore_errors=True)
-    config.unlink()
 
 
 def _check(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -62,14 +60,19 @@ class Kernel:
         )
 
     async def _run(self, code: str) -> str:
+        from jupyter_client.jsonutil import json_default
+        from jupyter_client.session import Session
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
         url = self.server_url.replace("http", "ws", 1) + f"/api/kernels/{self.id}/channels"
         request = HTTPRequest(url, headers={"Authorization": f"token {self.token}"})
         socket = await websocket_connect(request)
-        msg_id = uuid.uuid4().hex
-        socket.write_message(json.dumps(_execute_request(msg_id, code)))
+        content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+        message = Session(username="soc-workspace-check").msg("execute_request", content)
+        message["channel"] = "shell"
+        msg_id = message["header"]["msg_id"]
+        socket.write_message(json.dumps(message, default=json_default))
         stdout, error = [], None
         idle = replied = False
         try:
@@ -94,27 +97,3 @@ class Kernel:
         if error:
             raise KernelError(error)
         return "".join(stdout)
-
-
-def _execute_request(msg_id: str, code: str) -> dict[str, Any]:
-    return {
-        "header": {
-            "msg_id": msg_id,
-            "username": "soc-workspace-check",
-            "session": uuid.uuid4().hex,
-            "msg_type": "execute_request",
-            "version": "5.3",
-        },
-        "parent_header": {},
-        "metadata": {},
-        "channel": "shell",
-        "content": {
-            "code": code,
-            "silent": False,
-            "store_history": False,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        },
-        "buffers": [],
-    }

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
+from ..local.client import HubAPI, HubError
 from .kernel import Kernel
 
 PASSED, FAILED, SKIPPED = "passed", "FAILED", "skipped"
@@ -51,28 +50,15 @@ class CheckError(RuntimeError):
     """A step failed; the message says what was found."""
 
 
-class Hub:
-    """The hub's REST API with an admin's token."""
+class Hub(HubAPI):
+    """The hub's REST API with an admin's token, and what the check waits for."""
 
-    def __init__(self, hub_url: str, token: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, hub_url: str, token: str) -> None:
         self.url = hub_url.rstrip("/")
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"token {token}"
-        self.timeout = timeout
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(
-            method, f"{self.url}/hub/api{path}", timeout=self.timeout, **kwargs
-        )
-        if response.status_code >= 400:
-            raise CheckError(
-                f"{method} /hub/api{path} answered HTTP {response.status_code}: "
-                f"{response.text[:200]}"
-            )
-        return response.json() if response.content else None
+        super().__init__(f"{self.url}/hub/api", token)
 
     def server(self, user: str) -> dict[str, Any] | None:
-        return self.request("GET", f"/users/{quote(user)}").get("servers", {}).get("")
+        return self.user(user).get("servers", {}).get("")
 
     def wait(self, what: str, done: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -164,8 +150,8 @@ def check(
 
     def remove_user() -> str:
         try:
-            hub.request("GET", f"/users/{quote(user)}")
-        except CheckError:
+            hub.user(user)
+        except HubError:
             return "not there"
         hub.request("DELETE", f"/users/{quote(user)}")
         return f"{user} removed"
