@@ -22,12 +22,12 @@ from soc_workspace.hub import (
     cluster_options,
     configure_gateway,
     configure_hub,
-    configure_profiles,
     limits_for,
     team_names,
     with_cluster_limits,
 )
 from soc_workspace.local.gateway import LocalGateway, configure_local_backend
+from soc_workspace.local.profiles import configure_profiles
 from soc_workspace.local.runtime import STARTUP_FILE
 
 GATEWAY = GatewayService(

@@ -93,7 +93,7 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     """The hub of a workspace on this machine (called by <state>/hub/jupyterhub_config.py)."""
     from ..hub.configure import configure_hub
     from ..hub.gateway import GatewayService
-    from ..hub.profiles import configure_profiles
+    from .profiles import configure_profiles
 
     paths = StatePaths(Path(state_dir))
     run = Runtime.read(paths.runtime_file)
