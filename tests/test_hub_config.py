@@ -1,4 +1,7 @@
-"""soc_workspace.hub: the configuration both deployments get (no processes started)."""
+"""soc_workspace.hub, and the one-machine workspace's use of it (no processes started).
+
+Kubernetes' use of soc_workspace.hub is tested inside the real charts (tests/helm).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from traitlets.config import Config
 from soc_workspace.config import load_settings
 from soc_workspace.hub import (
     GatewayService,
-    LocalGateway,
     cluster_options,
     configure_gateway,
     configure_hub,
@@ -24,6 +26,9 @@ from soc_workspace.hub import (
     team_names,
     with_cluster_limits,
 )
+from soc_workspace.local.gateway import LocalGateway, configure_local_backend
+from soc_workspace.local.profiles import configure_profiles
+from soc_workspace.local.runtime import STARTUP_FILE
 
 GATEWAY = GatewayService(
     address="http://127.0.0.1:8000/services/dask-gateway",
@@ -33,16 +38,16 @@ GATEWAY = GatewayService(
 )
 
 
-def hub_config(deployment="local", **settings):
+def hub_config(**settings):
     c = Config()
     configure_hub(
         c,
         load_settings(**settings),
-        deployment=deployment,
         gateway=GATEWAY,
         admin_password="x" * 32,
         operator_token="t" * 64,
     )
+    configure_profiles(c, load_settings(**settings))
     return c
 
 
@@ -65,23 +70,11 @@ def test_roles_merge_with_other_config():
     assert user["scopes"][:2] == ["read:hub", "self"]
 
 
-def test_services_gateway_managed_locally_external_on_kubernetes():
+def test_gateway_service_managed_by_the_hub():
     services = {s["name"]: s for s in hub_config().JupyterHub.services}
     assert services["dask-gateway"]["command"] == list(GATEWAY.command)
     assert services["dask-gateway"]["url"] == GATEWAY.url
     assert services["soc-workspace"]["api_token"] == "t" * 64
-    c = Config()
-    external = GatewayService(
-        address="http://proxy-public/services/dask-gateway",
-        proxy_address="gateway://traefik:80",
-        url="http://api-gateway:8000",
-        api_token="g" * 32,
-    )
-    configure_hub(c, load_settings(), deployment="kubernetes", gateway=external)
-    service = next(s for s in c.JupyterHub.services if s["name"] == "dask-gateway")
-    assert "command" not in service
-    assert service["api_token"] == "g" * 32
-    assert "options_form" not in c.Spawner  # profiles are KubeSpawner's there
 
 
 def test_user_environment_points_at_gateway_store_and_catalog():
@@ -98,7 +91,7 @@ def test_user_environment_points_at_gateway_store_and_catalog():
 def test_notebooks_plot_without_a_cdn(tmp_path):
     env = hub_config().Spawner.environment
     assert env["PANEL_INLINE"] == "true"
-    startup = Path(env["PYTHONSTARTUP"])
+    startup = Path(STARTUP_FILE)  # local servers' PYTHONSTARTUP (tests/test_workspace.py)
     # the start-up file runs in every kernel, also mission kernels without soc_workspace
     code = (
         "import sys; sys.modules['soc_workspace'] = None\n"  # not importable there
@@ -111,9 +104,6 @@ def test_notebooks_plot_without_a_cdn(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.split("\n")
     assert out[:2] == ["True True", "[]"]
-    k8s = Config()
-    configure_hub(k8s, load_settings(), deployment="kubernetes", gateway=GATEWAY)
-    assert "PYTHONSTARTUP" not in k8s.Spawner.environment  # the image sets its own path
 
 
 def test_authenticators():
@@ -187,11 +177,13 @@ def test_cluster_options_are_bounded_by_the_users_limits():
 
 
 def test_local_gateway_config():
+    from soc_workspace.local.gateway import SystemUserBackend
+
     c = Config()
-    configure_gateway(
+    configure_gateway(c, load_settings())
+    configure_local_backend(
         c,
-        load_settings(),
-        local=LocalGateway(
+        LocalGateway(
             http_address="127.0.0.1:9001",
             tcp_address="127.0.0.1:9002",
             dask="/venv/bin/dask",
@@ -199,20 +191,13 @@ def test_local_gateway_config():
             environment={"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9003"},
         ),
     )
-    assert c.DaskGateway.backend_class == "soc_workspace.local.gateway.SystemUserBackend"
+    assert c.DaskGateway.backend_class is SystemUserBackend
     assert c.DaskGateway.authenticator_class.endswith("JupyterHubAuthenticator")
     assert c.ClusterConfig.scheduler_cmd == ["/venv/bin/dask", "scheduler"]
     assert c.ClusterConfig.worker_cmd == ["/venv/bin/dask", "worker"]
     assert c.Proxy.tcp_address == "127.0.0.1:9002"
     assert c.WorkspaceBackendMixin.default_host == "127.0.0.1"
     assert c.ClusterConfig.environment["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9003"
-
-
-def test_kubernetes_gateway_config_leaves_the_backend_to_the_chart():
-    c = Config()
-    configure_gateway(c, load_settings(), deployment="kubernetes")
-    assert "backend_class" not in c.DaskGateway
-    assert callable(c.Backend.cluster_options)
 
 
 def test_backends_bind_loopback_not_all_interfaces():

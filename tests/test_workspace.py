@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import textwrap
 import time
@@ -22,9 +21,7 @@ from workspace_support import (
     cli,
     gateway_clusters,
     new_user,
-    public_dir,
-    running_workspace,
-    write_config,
+    personal_demo_workspace,
 )
 
 from soc_workspace.local.client import BrowserSession, HubError
@@ -37,21 +34,8 @@ DAY = "2025-06-01"
 
 @pytest.fixture(scope="module")
 def workspace():
-    state = public_dir("socws-personal-")
-    config = write_config(
-        state.parent / f"{state.name}.toml",
-        textwrap.dedent(
-            """
-            [workspace]
-            port = 0
-            demo_days = 1
-            """
-        ),
-    )
-    with running_workspace(state, config) as connection:
+    with personal_demo_workspace("socws-personal-") as connection:
         yield connection
-    shutil.rmtree(state, ignore_errors=True)
-    config.unlink()
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,31 @@ def running_workspace(state_dir: Path, config: Path) -> Iterator[Connection]:
         cli("down", "--state-dir", str(state_dir), "--config", str(config))
 
 
+@contextmanager
+def personal_demo_workspace(prefix: str) -> Iterator[Connection]:
+    """A personal-mode workspace with a day of demo data, in a fresh state directory."""
+    import shutil
+    import textwrap
+
+    state = public_dir(prefix)
+    config = write_config(
+        state.parent / f"{state.name}.toml",
+        textwrap.dedent(
+            """
+            [workspace]
+            port = 0
+            demo_days = 1
+            """
+        ),
+    )
+    try:
+        with running_workspace(state, config) as connection:
+            yield connection
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+        config.unlink()
+
+
 def admin_session(connection: Connection) -> BrowserSession:
     session = BrowserSession(connection.hub_url)
     session.login(connection.admin_user, Path(connection.admin_password_file).read_text().strip())

@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "down": ("soc_workspace.local.cli:down", "Stop the workspace on this machine."),
     "status": ("soc_workspace.local.cli:status", "Say what of the workspace runs."),
+    "check": (
+        "soc_workspace.check.cli:check",
+        "Check a deployed workspace end to end (server, catalog, file, Dask cluster).",
+    ),
     "setup": (
         "soc_workspace.local.cli:setup",
         "Install what `up` needs besides Python (configurable-http-proxy).",

@@ -1,7 +1,8 @@
 """Rendering the soc-workspace chart without a cluster, for the chart and schema tests.
 
-The Helm engine comes from PyPI (helm-python-sdk); the subcharts cannot be downloaded here, so
-only our own templates render, with the values a release would have (chart defaults + files).
+The Helm engine comes from PyPI (helm-python-sdk). The umbrella renders whole: our templates
+and the jupyterhub and dask-gateway charts in helm/soc-workspace/charts (their tagged sources,
+see tests/helm/test_dependencies.py), with the values a release would have.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,11 @@ KUBERNETES_VERSION = "1.32.0"
 
 # The values sets every render test runs with: name -> override files (on top of values.yaml).
 VALUES_SETS: dict[str, list[Path]] = {
-    "defaults": [],
+    "private-trial": [CHART / "ci" / "private-trial-values.yaml"],
     "all-options": [CHART / "ci" / "all-options-values.yaml"],
     "workshop": [CHART / "ci" / "workshop-values.yaml"],
     "swxsoc-eks": [ROOT / "docs" / "examples" / "swxsoc-eks-values.yaml"],
 }
-
-# helm/tools is not a package: its scripts are run as files, and imported here.
-sys.path.insert(0, str(ROOT / "helm" / "tools"))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +81,19 @@ def objects(rendered: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         for document in yaml.safe_load_all(text):
             if document:
                 found.append((path, document))
+    return found
+
+
+def ours(objs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The objects of this chart's own templates (not the dependency charts')."""
+    return [(path, obj) for path, obj in objs if path.startswith("soc-workspace/templates/")]
+
+
+def crds() -> list[dict[str, Any]]:
+    """The CustomResourceDefinitions the dependency charts install (their crds/ folders)."""
+    found = []
+    for crd in _chart().crds:
+        found += [d for d in yaml.safe_load_all(crd["data"]) if d]
     return found
 
 

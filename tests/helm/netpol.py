@@ -5,6 +5,10 @@ for a direction only allows traffic some rule of some such policy allows; a rule
 its ports match (none = all) and one of its peers matches (none = everyone); peers are
 podSelector (same namespace), namespaceSelector (+ podSelector) and ipBlock (cidr minus
 except). Policies add up; a pod selected by none allows everything.
+
+Whether an ipBlock matches traffic of a pod inside the cluster is left to the network plugin
+by Kubernetes: Calico matches pod IPs against it, Cilium (identity based) does not. A flow
+that must work on both is checked with ``ip_blocks_match_pods`` True and False.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ class Endpoint:
     labels: dict[str, str] | None = None
     namespace: str = "swxsoc"
     namespace_labels: dict[str, str] = field(default_factory=dict)
+    named_ports: dict[str, int] = field(default_factory=dict)
+    """The pod's container ports by name (NetworkPolicies may name ports)."""
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -43,8 +49,12 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return True
 
 
-def _peer_matches(peer: dict[str, Any], other: Endpoint, policy_namespace: str) -> bool:
+def _peer_matches(
+    peer: dict[str, Any], other: Endpoint, policy_namespace: str, ip_blocks_match_pods: bool
+) -> bool:
     if "ipBlock" in peer:
+        if other.labels is not None and not ip_blocks_match_pods:
+            return False
         address = ipaddress.ip_address(other.ip)
         block = peer["ipBlock"]
         network = ipaddress.ip_network(block["cidr"])
@@ -65,13 +75,17 @@ def _peer_matches(peer: dict[str, Any], other: Endpoint, policy_namespace: str) 
     return selects(peer.get("podSelector") or {}, other.labels)
 
 
-def _port_matches(rule: dict[str, Any], port: int, protocol: str) -> bool:
+def _port_matches(rule: dict[str, Any], port: int, protocol: str, destination: Endpoint) -> bool:
     ports = rule.get("ports")
     if not ports:
         return True
-    return any(
-        p.get("port") in (None, port) and p.get("protocol", "TCP") == protocol for p in ports
-    )
+    for p in ports:
+        wanted = p.get("port")
+        if isinstance(wanted, str):  # a named port of the destination pod
+            wanted = destination.named_ports.get(wanted, -1)
+        if wanted in (None, port) and p.get("protocol", "TCP") == protocol:
+            return True
+    return False
 
 
 def _allowed(
@@ -81,6 +95,7 @@ def _allowed(
     port: int,
     protocol: str,
     direction: str,
+    ip_blocks_match_pods: bool,
 ) -> bool:
     key, peers_key, kind = (
         ("egress", "to", "Egress") if direction == "egress" else ("ingress", "from", "Ingress")
@@ -98,9 +113,12 @@ def _allowed(
     for policy in relevant:
         for rule in policy["spec"].get(key) or []:
             peers = rule.get(peers_key)
-            if not _port_matches(rule, port, protocol):
+            destination = other if direction == "egress" else pod
+            if not _port_matches(rule, port, protocol, destination):
                 continue
-            if not peers or any(_peer_matches(peer, other, pod.namespace) for peer in peers):
+            if not peers or any(
+                _peer_matches(peer, other, pod.namespace, ip_blocks_match_pods) for peer in peers
+            ):
                 return True
     return False
 
@@ -111,10 +129,12 @@ def connection_allowed(
     destination: Endpoint,
     port: int,
     protocol: str = "TCP",
+    *,
+    ip_blocks_match_pods: bool = True,
 ) -> bool:
     """Whether `source` may open a connection to `destination` on `port` under `policies`."""
-    egress = _allowed(policies, source, destination, port, protocol, "egress")
+    egress = _allowed(policies, source, destination, port, protocol, "egress", ip_blocks_match_pods)
     ingress = destination.labels is None or _allowed(
-        policies, destination, source, port, protocol, "ingress"
+        policies, destination, source, port, protocol, "ingress", ip_blocks_match_pods
     )
     return egress and ingress

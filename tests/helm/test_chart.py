@@ -1,7 +1,9 @@
-"""The chart renders, every object is valid Kubernetes 1.32 (strict), and says what we mean.
+"""This chart's own objects say what we mean: names, labels, settings, volumes, workshop
+capacity, and the render-time checks that refuse what would break later.
 
-Rendered with the Helm engine (helm-python-sdk) for each values set of helmchart.VALUES_SETS;
-no cluster is involved.
+Rendered with the Helm engine (helm-python-sdk), with the dependency charts, for each values
+set of helmchart.VALUES_SETS; no cluster is involved. tests/helm/test_render.py validates
+every object of the render.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from helmchart import (
     find,
     load_yaml,
     objects,
+    ours,
     render,
     rendered_set,
     user_values,
 )
-from netpol import Endpoint, connection_allowed
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def _objs(values_set: str):
-    return objects(rendered_set(values_set))
+    """This chart's own objects (tests/helm/test_render.py checks the whole render)."""
+    return ours(objects(rendered_set(values_set)))
 
 
 def _prefix(values_set: str) -> str:
@@ -42,19 +45,6 @@ def _prefix(values_set: str) -> str:
 def _kubernetes_json(values_set: str) -> dict:
     settings = find(_objs(values_set), "ConfigMap", f"{_prefix(values_set)}-settings")
     return json.loads(settings["data"]["kubernetes.json"])
-
-
-@each_values_set
-def test_every_object_is_valid_kubernetes(values_set):
-    objs = _objs(values_set)
-    assert len(objs) >= 8
-    errors = []
-    for path, obj in objs:
-        try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as err:
-            errors.append(f"{path}: {obj['kind']} {obj['metadata'].get('name')}: {err.message}")
-    assert not errors, "\n".join(errors)
 
 
 @each_values_set
@@ -80,12 +70,13 @@ def test_labels_and_names(values_set):
 
 
 def test_default_objects():
-    kinds = sorted((o["kind"], o["metadata"]["name"]) for _, o in _objs("defaults"))
+    kinds = sorted((o["kind"], o["metadata"]["name"]) for _, o in _objs("private-trial"))
     assert kinds == [
         ("ConfigMap", "soc-workspace-hub"),
         ("ConfigMap", "soc-workspace-settings"),
         ("ConfigMap", "soc-workspace-user"),
         ("NetworkPolicy", "soc-workspace-dask-clusters"),
+        ("NetworkPolicy", "soc-workspace-jupyterhub-to-gateway"),
         ("NetworkPolicy", "soc-workspace-user-servers"),
         ("PersistentVolumeClaim", "soc-workspace-shared"),
         ("Role", "soc-workspace-gateway-settings-reader"),
@@ -95,7 +86,7 @@ def test_default_objects():
 
 
 def test_hub_configmap_carries_the_dropin_files():
-    hub = find(_objs("defaults"), "ConfigMap", "soc-workspace-hub")
+    hub = find(_objs("private-trial"), "ConfigMap", "soc-workspace-hub")
     files = {p.name: p.read_text() for p in (CHART / "files" / "hub").glob("*.py")}
     assert files
     assert hub["data"] == files
@@ -112,7 +103,9 @@ def test_hub_mounts_match_the_rendered_configmaps(values_set):
     volumes = {v["name"]: v["configMap"]["name"] for v in hub["extraVolumes"]}
     mounts = {m["mountPath"]: volumes[m["name"]] for m in hub["extraVolumeMounts"]}
     prefix = _prefix(values_set)
-    assert mounts["/usr/local/etc/jupyterhub/jupyterhub_config.d"] == f"{prefix}-hub"
+    assert mounts["/usr/local/etc/jupyterhub/jupyterhub_config.d/soc-workspace.py"] == (
+        f"{prefix}-hub"
+    )
     assert mounts["/etc/soc-workspace"] == f"{prefix}-settings"
     assert set(mounts.values()) <= rendered
 
@@ -169,11 +162,12 @@ def test_kubernetes_settings_name_the_rendered_objects():
         "reach": "reach-team-nfs",
     }
     assert k8s["teams"]["shared"]["claimName"] == "swx-shared"
-    traefik = f"traefik-swx-dask.{NAMESPACE}:80"
+    traefik = f"traefik-swx-dask.{NAMESPACE}"
     assert k8s["gateway"] == {
-        "serviceUrl": f"http://{traefik}",
-        "address": f"http://{traefik}/services/dask-gateway",
-        "proxyAddress": f"gateway://{traefik}",
+        "serviceUrl": f"http://{traefik}:80",
+        "address": f"http://{traefik}:80/services/dask-gateway",
+        # the dask-gateway chart's own tcp port (traefik.service.ports.tcp)
+        "proxyAddress": f"gateway://{traefik}:8786",
         "publicAddress": "/services/dask-gateway/",
         "stopClustersWithServer": True,
     }
@@ -182,9 +176,34 @@ def test_kubernetes_settings_name_the_rendered_objects():
         "priorityClassName": f"swx-{NAMESPACE}-workshop",
     }
     # With the dask-gateway chart's default naming, names follow the release.
-    assert _kubernetes_json("defaults")["gateway"]["proxyAddress"] == (
+    assert _kubernetes_json("private-trial")["gateway"]["proxyAddress"] == (
         f"gateway://traefik-{RELEASE}-dask-gateway.{NAMESPACE}:80"
     )
+
+
+@each_values_set
+def test_names_in_the_settings_are_the_rendered_objects(values_set):
+    """Every name our settings give the hub and the gateway is an object the render has
+    (with the subcharts' naming, e.g. fullnameOverride), on the port it serves."""
+    from urllib.parse import urlsplit
+
+    everything = objects(rendered_set(values_set))
+    k8s = _kubernetes_json(values_set)
+    for key in ("serviceUrl", "address", "proxyAddress"):
+        url = urlsplit(k8s["gateway"][key])
+        service = find(everything, "Service", url.hostname.removesuffix(f".{NAMESPACE}"))
+        ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+        wanted = "tcp" if key == "proxyAddress" and "tcp" in ports else "web"
+        assert url.port == ports[wanted], key
+    find(everything, "ConfigMap", k8s["userConfigMap"])
+    if k8s["teams"]["shared"]["enabled"] and not k8s["teams"]["shared"]["claimName"].endswith(
+        "-nfs"
+    ):
+        find(everything, "PersistentVolumeClaim", k8s["teams"]["shared"]["claimName"])
+    if k8s.get("workshop"):
+        find(everything, "PriorityClass", k8s["workshop"]["priorityClassName"])
+    binding = next(o for _, o in _objs(values_set) if o["kind"] == "RoleBinding")
+    find(everything, "ServiceAccount", binding["subjects"][0]["name"])
 
 
 def test_team_volumes():
@@ -213,7 +232,7 @@ def test_service_account_and_its_cloud_role():
         "example.org/owner": "swxsoc",
     }
     assert account["automountServiceAccountToken"] is False
-    default = find(_objs("defaults"), "ServiceAccount", "soc-workspace-user")
+    default = find(_objs("private-trial"), "ServiceAccount", "soc-workspace-user")
     assert "annotations" not in default["metadata"]
 
 
@@ -235,120 +254,9 @@ def test_gateway_may_read_only_the_settings(values_set):
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": api, "namespace": NAMESPACE}]
 
 
-# -- NetworkPolicies: what they allow, evaluated ------------------------------------------------
-
-
-def _endpoints(instance: str) -> dict[str, Endpoint]:
-    def pod(ip: str, **labels: str) -> Endpoint:
-        return Endpoint(ip, labels)
-
-    return {
-        "worker": pod(
-            "10.1.0.5",
-            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "dask-worker"},
-        ),
-        "scheduler": pod(
-            "10.1.0.6",
-            **{
-                "gateway.dask.org/instance": instance,
-                "app.kubernetes.io/component": "dask-scheduler",
-            },
-        ),
-        "traefik": pod(
-            "10.1.0.9",
-            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "traefik"},
-        ),
-        "api": pod(
-            "10.1.0.10",
-            **{"gateway.dask.org/instance": instance, "app.kubernetes.io/component": "gateway"},
-        ),
-        "other-worker": pod(
-            "10.1.0.11",
-            **{
-                "gateway.dask.org/instance": "someone-else",
-                "app.kubernetes.io/component": "dask-worker",
-            },
-        ),
-        "user": pod(
-            "10.1.0.7",
-            **{
-                "app.kubernetes.io/component": "singleuser-server",
-                "app.kubernetes.io/instance": RELEASE,
-            },
-        ),
-        "hub": pod("10.1.0.2", component="hub", app="jupyterhub"),
-        "kube-dns": Endpoint("10.100.0.10", {"k8s-app": "kube-dns"}, "kube-system"),
-        "s3": Endpoint("52.216.10.1"),
-        "s3-ipv6": Endpoint("2600:1fa0:80ab::1"),
-        "metadata": Endpoint("169.254.169.254"),
-        "private-vm": Endpoint("10.0.5.5"),
-        "database": Endpoint("172.20.1.4"),
-    }
-
-
-@pytest.mark.parametrize(
-    ("source", "destination", "port", "allowed"),
-    [
-        ("worker", "scheduler", 8786, True),
-        ("scheduler", "worker", 40123, True),
-        ("worker", "worker", 40123, True),
-        ("scheduler", "api", 8000, True),
-        ("traefik", "scheduler", 8786, True),
-        ("traefik", "scheduler", 8787, True),
-        ("api", "scheduler", 8788, True),
-        ("user", "traefik", 8000, True),
-        ("user", "traefik", 8786, True),
-        ("worker", "s3", 443, True),
-        ("worker", "s3-ipv6", 443, True),
-        ("worker", "kube-dns", 53, True),
-        # what must stay closed
-        ("worker", "s3", 22, False),
-        ("worker", "metadata", 80, False),
-        ("worker", "private-vm", 443, False),
-        ("worker", "database", 443, False),
-        ("worker", "hub", 8081, False),
-        ("worker", "user", 8888, False),
-        ("scheduler", "traefik", 8000, False),
-        ("user", "scheduler", 8786, False),
-        ("user", "worker", 40123, False),
-        ("other-worker", "scheduler", 8786, False),
-        ("hub", "scheduler", 8786, False),
-        ("traefik", "scheduler", 8788, False),
-    ],
-)
-def test_network_policies_allow_dask_and_nothing_else(source, destination, port, allowed):
-    for values_set, instance in (
-        ("defaults", f"{RELEASE}-dask-gateway"),
-        ("all-options", "swx-dask"),
-    ):
-        policies = [o for _, o in _objs(values_set) if o["kind"] == "NetworkPolicy"]
-        ends = _endpoints(instance)
-        protocol = "UDP" if port == 53 else "TCP"
-        got = connection_allowed(policies, ends[source], ends[destination], port, protocol)
-        assert got is allowed, f"{values_set}: {source} -> {destination}:{port}"
-
-
-def test_network_policies_allow_an_in_cluster_object_store():
-    policies = [o for _, o in _objs("all-options") if o["kind"] == "NetworkPolicy"]
-    ends = _endpoints("swx-dask")
-    minio = Endpoint(
-        "10.1.3.3", {"app": "minio"}, "storage", {"kubernetes.io/metadata.name": "storage"}
-    )
-    endpoint_subnet = Endpoint("10.20.30.5")
-    for source in ("worker", "scheduler", "user"):
-        assert connection_allowed(policies, ends[source], minio, 9000)
-        assert connection_allowed(policies, ends[source], endpoint_subnet, 443)
-        assert not connection_allowed(policies, ends[source], Endpoint("10.20.31.5"), 443)
-    # without those settings the same store is unreachable
-    defaults = [o for _, o in _objs("defaults") if o["kind"] == "NetworkPolicy"]
-    assert not connection_allowed(
-        defaults, _endpoints(f"{RELEASE}-dask-gateway")["worker"], minio, 9000
-    )
-
-
 def test_network_policies_can_be_turned_off():
-    rendered = render({"networkPolicy": {"enabled": False}})
-    assert not [o for _, o in objects(rendered) if o["kind"] == "NetworkPolicy"]
+    rendered = render(_trial({"networkPolicy": {"enabled": False}}))
+    assert not [o for _, o in ours(objects(rendered)) if o["kind"] == "NetworkPolicy"]
     assert "networkPolicy.enabled is false" in rendered["soc-workspace/templates/NOTES.txt"]
 
 
@@ -383,17 +291,75 @@ def test_workshop_capacity():
     assert pod["priorityClassName"] not in scope["values"]
 
 
+def test_workshop_placeholders_go_where_user_servers_go():
+    """On the EKS example (user nodes tainted and required, the user scheduler on), the
+    placeholders get the jupyterhub chart's user scheduling, so they land on user nodes and
+    make the autoscaler grow that pool."""
+    from helmchart import VALUES_SETS, deep_merge
+
+    values = deep_merge(
+        user_values(*VALUES_SETS["swxsoc-eks"]), {"workshop": {"enabled": True, "placeholders": 4}}
+    )
+    everything = objects(render(values))
+    pod = find(everything, "Deployment", "soc-workspace-workshop-placeholder")["spec"]["template"]
+    spec = pod["spec"]
+    # the same scheduler, node affinity and tolerations as the jupyterhub chart's own
+    # placeholders (scheduling.userPlaceholder) and KubeSpawner's user pods
+    z2jh = find(everything, "StatefulSet", "user-placeholder")["spec"]["template"]["spec"]
+    assert spec["schedulerName"] == z2jh["schedulerName"] == f"{RELEASE}-user-scheduler"
+    find(everything, "Deployment", "user-scheduler")
+    assert spec["affinity"] == z2jh["affinity"]
+    required = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["user"]
+    for toleration in z2jh["tolerations"]:
+        assert toleration in spec["tolerations"]
+    # and a profile's own nodes and tolerations
+    values["profiles"] = {
+        "workshop": {
+            "nodeSelector": {"node.kubernetes.io/instance-type": "m6i.xlarge"},
+            "tolerations": [{"key": "training", "operator": "Exists", "effect": "NoSchedule"}],
+        }
+    }
+    spec = find(objects(render(values)), "Deployment", "soc-workspace-workshop-placeholder")[
+        "spec"
+    ]["template"]["spec"]
+    assert spec["nodeSelector"] == {"node.kubernetes.io/instance-type": "m6i.xlarge"}
+    assert {"key": "training", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert {t["key"] for t in spec["tolerations"]} >= {"hub.jupyter.org/dedicated", "training"}
+
+
+def test_a_workshop_quota_needs_requests_on_the_metadata_blocker():
+    """A requests quota refuses a pod with a container that requests nothing: z2jh's
+    block-cloud-metadata init container must request resources (values.yaml sets them)."""
+    values = {
+        "workshop": {"enabled": True, "quota": {"enabled": True}},
+        "jupyterhub": {"singleuser": {"networkTools": {"resources": {"requests": None}}}},
+    }
+    message = _render_error(values)
+    assert "jupyterhub.singleuser.networkTools.resources.requests" in message
+    # without the iptables blocker (the NetworkPolicy still blocks the metadata server)
+    values["jupyterhub"]["singleuser"]["cloudMetadata"] = {"blockWithIptables": False}
+    render(_trial(values))
+
+
 def test_no_workshop_objects_by_default():
-    kinds = {o["kind"] for _, o in _objs("defaults")}
+    kinds = {o["kind"] for _, o in _objs("private-trial")}  # ours
     assert not kinds & {"Deployment", "PriorityClass", "ResourceQuota"}
 
 
 # -- rendering refuses what would break later ------------------------------------------------
 
 
+def _trial(values: dict) -> dict:
+    """``values`` on top of the smallest values set that renders (ci/private-trial)."""
+    from helmchart import VALUES_SETS, deep_merge
+
+    return deep_merge(user_values(*VALUES_SETS["private-trial"]), values)
+
+
 def _render_error(values: dict) -> str:
     with pytest.raises((helm_python.HelmRenderError, helm_python.HelmValuesError)) as err:
-        render(values)
+        render(_trial(values))
     return str(err.value)
 
 
@@ -414,15 +380,34 @@ def test_notebook_image_needs_an_exact_tag(tag):
 
 
 def test_a_digest_pins_the_image_too():
-    name = "ghcr.io/soc-workspace/notebook@sha256:" + "a" * 64
+    tag = "2026.11.1@sha256:" + "a" * 64
     rendered = render(
+        _trial(
+            {
+                "jupyterhub": {"singleuser": {"image": _image(tag)}},
+                "dask-gateway": {"gateway": {"backend": {"image": _image(tag)}}},
+            }
+        )
+    )
+    settings = find(objects(rendered), "ConfigMap", "soc-workspace-settings")
+    image = f"ghcr.io/soc-workspace/notebook:{tag}"
+    assert json.loads(settings["data"]["kubernetes.json"])["image"] == image
+    # the jupyterhub chart's image pullers pull exactly that
+    puller = find(objects(rendered), "DaemonSet", "continuous-image-puller")
+    assert image in {c["image"] for c in puller["spec"]["template"]["spec"]["initContainers"]}
+
+
+def test_a_digest_in_the_image_name_is_refused():
+    """The subcharts write `name:tag`: a digest in the name renders `name@sha256:...:tag`."""
+    name = "ghcr.io/soc-workspace/notebook@sha256:" + "a" * 64
+    message = _render_error(
         {
             "jupyterhub": {"singleuser": {"image": _image("", name)}},
             "dask-gateway": {"gateway": {"backend": {"image": _image("", name)}}},
         }
     )
-    settings = find(objects(rendered), "ConfigMap", "soc-workspace-settings")
-    assert json.loads(settings["data"]["kubernetes.json"])["image"] == name
+    assert "jupyterhub.singleuser.image.name" in message
+    assert "put the digest in the tag" in message
 
 
 def test_dask_workers_must_run_the_notebook_image():
@@ -481,8 +466,53 @@ def test_one_default_profile():
 # -- NOTES ------------------------------------------------------------------------------------
 
 
+def test_a_public_hub_with_the_dummy_login_is_refused():
+    """The jupyterhub chart's default: any name, any password, behind a LoadBalancer."""
+    with pytest.raises(helm_python.HelmRenderError) as err:
+        render({})
+    message = str(err.value)
+    assert "dummy authenticator" in message
+    assert "everyone on the internet could log in" in message
+    assert "jupyterhub.hub.config" in message
+    # an ingress is public too
+    ingress = {
+        "jupyterhub": {"proxy": {"service": {"type": "ClusterIP"}}, "ingress": {"enabled": True}}
+    }
+    with pytest.raises(helm_python.HelmRenderError, match="dummy authenticator"):
+        render(ingress)
+    # explicitly allowed: renders, and NOTES say what it means
+    notes = render({"allowDummyAuthenticator": True})["soc-workspace/templates/NOTES.txt"]
+    assert "any name and any password" in notes
+    assert "allowDummyAuthenticator is true" in notes
+    # a private trial renders, with the warning; a real login has none
+    assert (
+        "any name and any password"
+        in rendered_set("private-trial")["soc-workspace/templates/NOTES.txt"]
+    )
+    assert "any name" not in rendered_set("all-options")["soc-workspace/templates/NOTES.txt"]
+
+
+def test_notes_list_profiles_as_users_see_them():
+    notes = rendered_set("swxsoc-eks")["soc-workspace/templates/NOTES.txt"]
+    lines = [line.strip() for line in notes.splitlines()]
+    profiles = [
+        line.split(":")[0]
+        for line in lines
+        if line.split(":")[0] in ("standard", "large", "workshop")
+    ]
+    assert profiles == ["standard", "large", "workshop"]  # by `order`, not by name
+    assert "workshop: 1 core, 2G" in notes
+    assert "large: 8 cores, 32G" in notes
+    assert "groups: hermes-eea, hermes-nemisis, padre-meddea" in notes
+    assert "standard: 2 cores, 8G; kernels: hermes, padre, reach (default)" in notes
+    assert "soc-workspace check --hub" in notes
+    assert "kubectl --namespace swxsoc get service proxy-public" in notes
+    renamed = rendered_set("all-options")["soc-workspace/templates/NOTES.txt"]
+    assert "get service swx-jh-proxy-public" in renamed
+
+
 def test_notes_warn_about_a_missing_cloud_role():
-    defaults = rendered_set("defaults")["soc-workspace/templates/NOTES.txt"]
+    defaults = rendered_set("private-trial")["soc-workspace/templates/NOTES.txt"]
     assert "serviceAccount.awsRoleArn is empty" in defaults
     eks = rendered_set("swxsoc-eks")["soc-workspace/templates/NOTES.txt"]
     assert "awsRoleArn is empty" not in eks
@@ -491,13 +521,15 @@ def test_notes_warn_about_a_missing_cloud_role():
 
 def test_everything_optional_turned_off():
     rendered = render(
-        {
-            "teams": {"enabled": False},
-            "serviceAccount": {"create": False, "name": "existing-scientist"},
-            "networkPolicy": {"enabled": False},
-        }
+        _trial(
+            {
+                "teams": {"enabled": False},
+                "serviceAccount": {"create": False, "name": "existing-scientist"},
+                "networkPolicy": {"enabled": False},
+            }
+        )
     )
-    objs = objects(rendered)
+    objs = ours(objects(rendered))
     for _, obj in objs:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     kinds = {o["kind"] for _, o in objs}

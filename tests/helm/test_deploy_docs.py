@@ -96,3 +96,37 @@ def test_guide_paths_exist():
     assert len(paths) > 8
     missing = [p for p in sorted(paths) if not (ROOT / p).exists() and "*" not in p]
     assert not missing, missing
+
+
+def test_install_deploys_the_images_built_in_step_1():
+    """The install command's images are the ones `docker build` made: a guide that installs
+    the chart's default images deploys something else than what was built and tested."""
+    built = dict(
+        re.findall(r"docker build -f images/(notebook|hub)/Dockerfile -t (\S+):\$TAG", GUIDE)
+    )
+    assert set(built) == {"notebook", "hub"}
+    install = GUIDE[GUIDE.index("helm upgrade --install") :].split("```")[0]
+    settings = dict(re.findall(r"--set(?:-string)? ([\w.-]+)=(\S+)", install))
+    images = {
+        "jupyterhub.singleuser.image": "notebook",
+        "dask-gateway.gateway.backend.image": "notebook",
+        "jupyterhub.hub.image": "hub",
+        "dask-gateway.gateway.image": "hub",
+    }
+    for key, image in images.items():
+        assert settings[f"{key}.name"] == built[image], key
+        assert settings[f"{key}.tag"] == "$TAG", key
+    # tags as strings (a tag like 2026.11 would otherwise become a number)
+    assert all(f"--set-string {key}.tag=" in install for key in images)
+
+
+def test_the_check_is_the_post_deploy_step():
+    check = GUIDE.index("soc-workspace check --hub")
+    assert GUIDE.index("helm upgrade --install") < check < GUIDE.index("## Operating it")
+    from click.testing import CliRunner
+
+    from soc_workspace.cli import cli
+
+    usage = CliRunner().invoke(cli, ["check", "--help"]).output
+    for option in ("--hub", "--token", "--state-dir"):
+        assert option in usage

@@ -71,68 +71,56 @@
 
 
 {{- /*
-  Names of the subcharts' objects, by the subcharts' own rules (their helpers are not loaded
-  when the dependencies are absent, as in our tests, so the rules are repeated here):
-  - jupyterhub: a string fullnameOverride (default "") is the prefix; "" means no prefix.
-  - dask-gateway: fullnameOverride, else "<release>-dask-gateway" (or the release name when it
-    already contains "dask-gateway"); the API server is "api-<that>", the proxy "traefik-<that>".
+  Names of the subcharts' objects, from the subcharts' own helpers (Helm shares named templates
+  between a chart and its dependencies), called with the subchart's view of the release: its
+  values (merged with its defaults by Helm), the release, its chart name. So fullnameOverride,
+  nameOverride and the release name give the names the subcharts really render.
+  Call with (list $ "<helper without the chart prefix>").
 */}}
-{{- define "soc-workspace.jupyterhub.prefix" -}}
-{{- $jh := .Values.jupyterhub | default dict }}
-{{- $override := $jh.fullnameOverride }}
-{{- if kindIs "string" $override }}
-{{- if $override }}{{ $override }}-{{ end }}
-{{- else if kindIs "invalid" $override }}
-{{- /* unset: the jupyterhub chart's default is "" */}}
-{{- else }}
-{{- $name := $jh.nameOverride | default "jupyterhub" }}
-{{- if contains $name .Release.Name }}{{ .Release.Name }}-{{ else }}{{ .Release.Name }}-{{ $name }}-{{ end }}
-{{- end }}
+{{- define "soc-workspace.jupyterhub.name" -}}
+{{- $root := index . 0 }}
+{{- $context := dict "Values" $root.Values.jupyterhub "Release" $root.Release "Chart" (dict "Name" "jupyterhub") "Template" $root.Template }}
+{{- include (printf "jupyterhub.%s" (index . 1)) $context -}}
 {{- end }}
 
+{{- define "soc-workspace.dask-gateway.name" -}}
+{{- $root := index . 0 }}
+{{- $context := dict "Values" (index $root.Values "dask-gateway") "Release" $root.Release "Chart" (dict "Name" "dask-gateway") "Template" $root.Template }}
+{{- include (printf "dask-gateway.%s" (index . 1)) $context | trim -}}
+{{- end }}
+
+{{- /* The gateway instance (its pods' gateway.dask.org/instance label) */}}
 {{- define "soc-workspace.dask-gateway.fullname" -}}
-{{- $dg := index .Values "dask-gateway" | default dict }}
-{{- if $dg.fullnameOverride }}
-{{- $dg.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := $dg.nameOverride | default "dask-gateway" }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{- define "soc-workspace.dask-gateway.apiName" -}}
-{{- include "soc-workspace.dask-gateway.fullname" . | printf "api-%s" | trunc 63 | trimSuffix "-" -}}
+{{- include "soc-workspace.dask-gateway.name" (list . "fullname") -}}
 {{- end }}
 
 {{- define "soc-workspace.dask-gateway.traefikName" -}}
-{{- include "soc-workspace.dask-gateway.fullname" . | printf "traefik-%s" | trunc 63 | trimSuffix "-" -}}
+{{- include "soc-workspace.dask-gateway.name" (list . "traefikName") -}}
 {{- end }}
 
 {{- /* The ServiceAccount of the gateway API server (the dask-gateway chart's rbac values) */}}
 {{- define "soc-workspace.dask-gateway.serviceAccountName" -}}
-{{- $dg := index .Values "dask-gateway" | default dict }}
-{{- $rbac := $dg.rbac | default dict }}
-{{- $gw := $rbac.gateway | default dict }}
-{{- $gw.serviceAccountName | default (include "soc-workspace.dask-gateway.apiName" .) -}}
+{{- $dg := index .Values "dask-gateway" }}
+{{- $dg.rbac.gateway.serviceAccountName | default (include "soc-workspace.dask-gateway.name" (list . "apiName")) -}}
 {{- end }}
 
-{{- /* The port user servers and the hub use for the gateway's traefik proxy (web and tcp) */}}
-{{- define "soc-workspace.dask-gateway.traefikPort" -}}
-{{- $dg := index .Values "dask-gateway" | default dict }}
-{{- $port := 80 }}
-{{- with $dg.traefik }}{{ with .service }}{{ with .ports }}{{ with .web }}{{ with .port }}{{ $port = . }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}
-{{- $port | int -}}
+{{- /* The gateway proxy's Service ports: "web" (HTTP API, dashboards) and "tcp" (schedulers),
+       which is the web port unless traefik.service.ports.tcp.port sets its own */}}
+{{- define "soc-workspace.dask-gateway.webPort" -}}
+{{- (index .Values "dask-gateway").traefik.service.ports.web.port | int -}}
+{{- end }}
+
+{{- define "soc-workspace.dask-gateway.tcpPort" -}}
+{{- $tcp := toString (index .Values "dask-gateway").traefik.service.ports.tcp.port }}
+{{- if eq $tcp "web" }}{{ include "soc-workspace.dask-gateway.webPort" . }}{{ else }}{{ $tcp | int }}{{ end -}}
 {{- end }}
 
 
-{{- /* The notebook image as "name:tag" (or name@digest when the name carries a digest) */}}
+{{- /* The notebook image as "name:tag", as the jupyterhub and dask-gateway charts write it (a
+       digest rides in the tag: "2026.11.1@sha256:...") */}}
 {{- define "soc-workspace.notebookImage" -}}
 {{- $image := .Values.jupyterhub.singleuser.image }}
-{{- if contains "@sha256:" $image.name }}{{ $image.name }}{{ else }}{{ $image.name }}:{{ $image.tag }}{{ end }}
+{{- $image.name }}:{{ $image.tag }}
 {{- end }}
 
 
@@ -157,8 +145,24 @@ app.kubernetes.io/component: {{ . }}
 {{- end }}
 
 
+{{- /* Pods of the jupyterhub chart by component (hub, proxy, singleuser-server), as it and
+       KubeSpawner label them */}}
+{{- define "soc-workspace.jupyterhubPods" -}}
+{{- $root := index . 0 }}
+matchLabels:
+  app.kubernetes.io/instance: {{ $root.Release.Name | quote }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: {{ rest . | toJson }}
+{{- end }}
+
 {{- /* User servers, as labelled by KubeSpawner with the jupyterhub chart's common labels */}}
 {{- define "soc-workspace.userServerSelector" -}}
 app.kubernetes.io/component: singleuser-server
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
+{{- end }}
+
+{{- define "soc-workspace.netpol-jupyterhub-gateway.fullname" -}}
+{{- include "soc-workspace.fullname" . }}-jupyterhub-to-gateway
 {{- end }}

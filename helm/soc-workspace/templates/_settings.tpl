@@ -7,7 +7,7 @@
     same decisions in both deployments;
   - soc-workspace.user-settings.toml: the part user servers need (store, scratch, catalog);
   - soc-workspace.kubernetes.json: what only Kubernetes needs (names of objects, resources,
-    volumes, kernels per profile), read by soc_workspace.hub.kubernetes.
+    volumes, kernels per profile), read by soc_workspace.kubernetes.
 */}}
 
 {{- /* Sets the data-access sections into a dict: (list $ $settings) */}}
@@ -68,7 +68,8 @@
 {{- define "soc-workspace.kubernetes.json" -}}
 {{- $v := .Values }}
 {{- $traefik := printf "%s.%s" (include "soc-workspace.dask-gateway.traefikName" .) .Release.Namespace }}
-{{- $port := include "soc-workspace.dask-gateway.traefikPort" . }}
+{{- $port := include "soc-workspace.dask-gateway.webPort" . }}
+{{- $tcpPort := include "soc-workspace.dask-gateway.tcpPort" . }}
 {{- $prefix := dig "gateway" "prefix" "/services/dask-gateway" (index $v "dask-gateway") | trimSuffix "/" }}
 {{- $teams := dict }}
 {{- range $group, $_ := $v.teams.groups }}
@@ -86,7 +87,7 @@
       "gateway" (dict
         "serviceUrl" (printf "http://%s:%s" $traefik $port)
         "address" (printf "http://%s:%s%s" $traefik $port $prefix)
-        "proxyAddress" (printf "gateway://%s:%s" $traefik $port)
+        "proxyAddress" (printf "gateway://%s:%s" $traefik $tcpPort)
         "publicAddress" (printf "%s/" $prefix)
         "stopClustersWithServer" $v.gateway.stopClustersWithServer)
       "homeMountPath" (dig "singleuser" "storage" "homeMountPath" "/home/jovyan" $v.jupyterhub)

@@ -1,10 +1,8 @@
 """JupyterHub and dask-gateway configuration shared by both deployments.
 
-On one machine ``soc_workspace.local`` calls these; on Kubernetes the Helm chart's drop-in
-files in ``jupyterhub_config.d`` (and the gateway's extra config) do, e.g.::
-
-    from soc_workspace.hub import GatewayService, configure_hub
-    configure_hub(c, deployment="kubernetes", gateway=GatewayService(...))
+Each deployment is its own package built on these, as dask-gateway's backends are on one
+contract: ``soc_workspace.local`` (one machine) and ``soc_workspace.kubernetes`` (called by the
+Helm chart's hub drop-in and gateway config). Nothing here knows either of them.
 
 Names are imported on first use: the gateway's config needs no JupyterHub import, the hub's
 no dask-gateway-server import.
@@ -24,16 +22,12 @@ _EXPORTS: dict[str, str] = {
     "ClusterLimits": "gateway",
     "ClusterLimitsMixin": "gateway",
     "GatewayService": "gateway",
-    "LocalGateway": "gateway",
     "cluster_options": "gateway",
     "configure_gateway": "gateway",
     "limits_for": "gateway",
     "stop_clusters_hook": "gateway",
     "stop_user_clusters": "gateway",
     "with_cluster_limits": "gateway",
-    "apply_profile": "profiles",
-    "configure_profiles": "profiles",
-    "profiles": "profiles",
     "GATEWAY_SERVICE": "roles",
     "OPERATOR_SERVICE": "roles",
     "add_gateway_service": "roles",

@@ -1,10 +1,13 @@
-"""``configure_hub``: everything of JupyterHub's configuration that both deployments share."""
+"""``configure_hub``: a hub configured from soc-workspace settings alone.
+
+The one-machine workspace calls it (and adds its spawner, proxy, profiles and addresses). On
+Kubernetes the jupyterhub chart's values decide authentication, timeouts and the default page,
+and ``soc_workspace.kubernetes`` uses the same roles, gateway service and user environment.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Literal
 
 from traitlets.config import Config
 
@@ -12,19 +15,13 @@ from ..config import Settings, load_settings
 from .auth import configure_authenticator
 from .environment import user_environment
 from .gateway import GatewayService, stop_clusters_hook
-from .profiles import configure_profiles
 from .roles import add_gateway_service, add_operator_service, configure_roles
-
-STARTUP_FILE = Path(__file__).resolve().parents[1] / "startup.py"
-
-DEPLOYMENTS = ("local", "kubernetes")
 
 
 def configure_hub(
     c: Config,
     settings: Settings | None = None,
     *,
-    deployment: Literal["local", "kubernetes"] = "local",
     gateway: GatewayService,
     store_environment: Mapping[str, str] | None = None,
     admin_password: str | None = None,
@@ -35,10 +32,9 @@ def configure_hub(
 
     Sets: the ``user`` role and server-token scopes (gateway access), the authenticator and
     admin (``[hub]``), the dask-gateway service, the environment of users' servers (gateway,
-    store, catalog), JupyterLab as the default page, start and idle timeouts, profiles, and a
-    post-stop hook that stops a user's Dask clusters with their server. It does not choose the
-    spawner, the proxy or where the hub listens: that is the deployment's part
-    (``soc_workspace.local`` on one machine, the Helm chart's drop-ins on Kubernetes).
+    store, catalog), JupyterLab as the default page, start and idle timeouts, and a post-stop
+    hook that stops a user's Dask clusters with their server. It does not choose the spawner,
+    the proxy, profiles or where the hub listens: that is the deployment's part.
 
     Parameters
     ----------
@@ -46,9 +42,6 @@ def configure_hub(
         The traitlets config of jupyterhub_config.py (``get_config()``).
     settings
         Default: :func:`soc_workspace.config.load_settings`.
-    deployment
-        ``"local"``: profiles become a form on the spawn page. ``"kubernetes"``: profiles are
-        left to KubeSpawner's ``profile_list`` (see :func:`soc_workspace.hub.profiles`).
     gateway
         Where the gateway is, for the hub and for users' servers.
     store_environment
@@ -58,8 +51,6 @@ def configure_hub(
     operator_token
         An API token for operators' tools (service ``soc-workspace``), if any.
     """
-    if deployment not in DEPLOYMENTS:
-        raise ValueError(f"deployment must be one of {DEPLOYMENTS}, not {deployment!r}")
     settings = settings or load_settings()
     hub = settings.hub
     configure_roles(c, gateway_service=gateway.name)
@@ -85,10 +76,6 @@ def configure_hub(
             store_environment=store_environment,
         )
     )
-    if deployment == "local":
-        # Users' servers run from this installation, so their kernels find its start-up file
-        # (plots that draw offline); the notebook image sets the same variable itself.
-        environment["PYTHONSTARTUP"] = str(STARTUP_FILE)
     c.Spawner.environment = environment
     c.Spawner.default_url = hub.default_url
     c.Spawner.start_timeout = int(hub.start_timeout)
@@ -108,5 +95,3 @@ def configure_hub(
     c.Spawner.post_stop_hook = stop_clusters_hook(
         gateway.address, service=gateway.name, previous=c.Spawner.get("post_stop_hook")
     )
-    if deployment == "local":
-        configure_profiles(c, settings)

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from dask_gateway_server.backends.base import Backend, PublicException
 from dask_gateway_server.models import ClusterStatus
@@ -143,38 +143,13 @@ def with_cluster_limits(backend_class: type[Backend]) -> type[Backend]:
     return type(f"Limited{backend_class.__name__}", (ClusterLimitsMixin, backend_class), {})
 
 
-@dataclass(frozen=True)
-class LocalGateway:
-    """Where a gateway on this machine listens, and how it starts clusters."""
+def configure_gateway(c: Config, settings: Settings | None = None) -> None:
+    """Fill a ``dask_gateway_config.py``'s ``c`` with what every deployment shares.
 
-    http_address: str
-    """host:port of the gateway's HTTP proxy (the hub routes /services/dask-gateway here)."""
-    tcp_address: str
-    """host:port of the gateway's scheduler proxy (``gateway://`` addresses)."""
-    dask: str
-    """Absolute path of the ``dask`` command that users' schedulers and workers run."""
-    isolation: Literal["personal", "multi-user"] = "personal"
-    bind_host: str = "127.0.0.1"
-    """Address schedulers, workers and dashboards listen on."""
-    prefix: str = f"/services/{GATEWAY_SERVICE}"
-    environment: Mapping[str, str] = field(default_factory=dict)
-    """Variables for schedulers and workers (the store's endpoint, ...)."""
-
-
-def configure_gateway(
-    c: Config,
-    settings: Settings | None = None,
-    *,
-    deployment: Literal["local", "kubernetes"] = "local",
-    local: LocalGateway | None = None,
-) -> None:
-    """Fill a ``dask_gateway_config.py``'s ``c``.
-
-    On any deployment: JupyterHub authentication, cluster options and limits from
-    ``[gateway]``, the idle timeout. With ``deployment="local"`` (and ``local``): the local
-    backend (running clusters as the user in multi-user mode), loopback addresses, and the
-    ``dask scheduler`` / ``dask worker`` commands. On Kubernetes the backend and addresses
-    come from the dask-gateway chart; use :func:`with_cluster_limits` around its backend.
+    JupyterHub authentication, cluster options and limits from ``[gateway]``, the idle
+    timeout, and the most clusters per user (for a backend made with
+    :func:`with_cluster_limits`). The backend and its addresses are the deployment's
+    (``soc_workspace.local`` on one machine, the dask-gateway chart on Kubernetes).
     """
     settings = settings or load_settings()
     g = settings.gateway
@@ -186,22 +161,6 @@ def configure_gateway(
     c.ClusterLimitsMixin.max_clusters = lambda user: (
         limits_for(settings, getattr(user, "groups", ())).max_clusters_per_user
     )
-    if deployment == "kubernetes":
-        return
-    if deployment != "local":
-        raise ValueError(f"deployment must be 'local' or 'kubernetes', not {deployment!r}")
-    if local is None:
-        raise ValueError("configure_gateway(deployment='local') needs local=LocalGateway(...)")
-    backend = "SystemUserBackend" if local.isolation == "multi-user" else "PersonalBackend"
-    c.DaskGateway.backend_class = f"soc_workspace.local.gateway.{backend}"
-    c.DaskGateway.address = "127.0.0.1:0"  # the private API; users go through the proxy
-    c.Proxy.address = local.http_address
-    c.Proxy.tcp_address = local.tcp_address
-    c.Proxy.prefix = local.prefix
-    c.WorkspaceBackendMixin.default_host = local.bind_host
-    c.ClusterConfig.scheduler_cmd = [local.dask, "scheduler"]
-    c.ClusterConfig.worker_cmd = [local.dask, "worker"]
-    c.ClusterConfig.environment = dict(local.environment)
 
 
 # -- the hub's side ---------------------------------------------------------------------------

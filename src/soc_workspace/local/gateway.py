@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend, getpwnam
 from traitlets import Unicode
-from traitlets.config import LoggingConfigurable
+from traitlets.config import Config, LoggingConfigurable
 
 from ..hub.gateway import ClusterLimitsMixin
+from ..hub.roles import GATEWAY_SERVICE
 from . import rootfs
 from .paths import StatePaths
 from .storekeys import user_store_environment
@@ -134,3 +137,37 @@ class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend)
         finally:
             os.close(fd)
         return proc.pid
+
+
+@dataclass(frozen=True)
+class LocalGateway:
+    """Where a gateway on this machine listens, and how it starts clusters."""
+
+    http_address: str
+    """host:port of the gateway's HTTP proxy (the hub routes /services/dask-gateway here)."""
+    tcp_address: str
+    """host:port of the gateway's scheduler proxy (``gateway://`` addresses)."""
+    dask: str
+    """Absolute path of the ``dask`` command that users' schedulers and workers run."""
+    isolation: Literal["personal", "multi-user"] = "personal"
+    bind_host: str = "127.0.0.1"
+    """Address schedulers, workers and dashboards listen on."""
+    prefix: str = f"/services/{GATEWAY_SERVICE}"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables for schedulers and workers (the store's endpoint, ...)."""
+
+
+def configure_local_backend(c: Config, local: LocalGateway) -> None:
+    """This machine's part of a gateway's config (after soc_workspace.hub's): the local
+    backend (clusters run as the user in multi-user mode), loopback addresses, and the
+    ``dask scheduler`` / ``dask worker`` commands."""
+    backend = SystemUserBackend if local.isolation == "multi-user" else PersonalBackend
+    c.DaskGateway.backend_class = backend
+    c.DaskGateway.address = "127.0.0.1:0"  # the private API; users go through the proxy
+    c.Proxy.address = local.http_address
+    c.Proxy.tcp_address = local.tcp_address
+    c.Proxy.prefix = local.prefix
+    c.WorkspaceBackendMixin.default_host = local.bind_host
+    c.ClusterConfig.scheduler_cmd = [local.dask, "scheduler"]
+    c.ClusterConfig.worker_cmd = [local.dask, "worker"]
+    c.ClusterConfig.environment = dict(local.environment)

@@ -23,6 +23,9 @@ from ..hub.roles import GATEWAY_SERVICE
 from .paths import StatePaths
 from .processes import MARKER
 
+STARTUP_FILE = Path(__file__).resolve().parents[1] / "startup.py"
+"""Kernels' start-up file (plots that draw offline); the notebook image has its own copy."""
+
 
 @dataclass
 class Runtime:
@@ -95,6 +98,7 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     """The hub of a workspace on this machine (called by <state>/hub/jupyterhub_config.py)."""
     from ..hub.configure import configure_hub
     from ..hub.gateway import GatewayService
+    from .profiles import configure_profiles
 
     paths = StatePaths(Path(state_dir))
     run = Runtime.read(paths.runtime_file)
@@ -124,7 +128,6 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     configure_hub(
         c,
         settings,
-        deployment="local",
         gateway=gateway,
         store_environment=run.store_environment,
         admin_password=read_secret(paths, "admin-password"),
@@ -152,24 +155,26 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
         # Servers whose user left a team are found by the hub's poll (see the spawner).
         c.SystemUserSpawner.poll_interval = 10
     c.Spawner.cmd = [str(Path(run.user_bin) / "jupyterhub-singleuser")]
+    configure_profiles(c, settings)
     environment = dict(c.Spawner.environment)
     environment.update(marker)
+    # Users' servers run from this installation, so their kernels find its start-up file.
+    environment["PYTHONSTARTUP"] = str(STARTUP_FILE)
     environment["PATH"] = os.pathsep.join([run.user_bin, os.environ.get("PATH", "")])
     c.Spawner.environment = environment
 
 
 def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> None:
     """The gateway of a workspace on this machine (<state>/gateway/dask_gateway_config.py)."""
-    from ..hub.gateway import LocalGateway, configure_gateway
+    from ..hub.gateway import configure_gateway
+    from .gateway import LocalGateway, configure_local_backend
 
     paths = StatePaths(Path(state_dir))
     run = Runtime.read(paths.runtime_file)
-    settings = Settings(**run.settings)
-    configure_gateway(
+    configure_gateway(c, Settings(**run.settings))
+    configure_local_backend(
         c,
-        settings,
-        deployment="local",
-        local=LocalGateway(
+        LocalGateway(
             http_address=f"127.0.0.1:{run.gateway_backend_port}",
             tcp_address=f"127.0.0.1:{run.gateway_tcp_port}",
             dask=str(Path(run.user_bin) / "dask"),

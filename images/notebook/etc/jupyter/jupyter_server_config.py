@@ -1,5 +1,5 @@
 # soc-workspace's Jupyter server settings for the notebook image (read from the environment's
-# etc/jupyter). The hub sets the variables below per user server (soc_workspace.hub.kubernetes).
+# etc/jupyter). The hub sets the variables below per user server (soc_workspace.kubernetes).
 import os
 
 # Jupyter's SQLite files live in a pod-local directory, never in the home directory: SQLite

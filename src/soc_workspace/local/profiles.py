@@ -1,8 +1,8 @@
-"""Server profiles: the sizes users choose from when their server starts.
+"""Server profiles on one machine: the sizes users choose from when their server starts.
 
-On one machine a form lists them when there are several and the chosen profile's limits are
-set on the spawner (shown to users, not enforced); on Kubernetes the chart turns the same
-profiles into KubeSpawner's ``profile_list``, where they are enforced.
+A form lists them when there are several and the chosen profile's limits are set on the
+spawner (shown to users, not enforced). On Kubernetes the chart's profiles become
+KubeSpawner's ``profile_list`` instead (``soc_workspace.kubernetes``), where they are enforced.
 """
 
 from __future__ import annotations
