@@ -423,7 +423,9 @@ def test_state_survives_a_crash(workspace, scientist, kernel):
     config = workspace.state_dir + ".toml"
     again = cli("up", "--state-dir", workspace.state_dir, "--config", config)
     assert "Restarted store, hub in" in again.stderr, again.stderr
-    assert cli("status", "--state-dir", workspace.state_dir).returncode == 0
+    status = cli("status", "--state-dir", workspace.state_dir, codes=(0, 1, 3))
+    log = Path(workspace.state_dir, "logs", "hub.log").read_text().splitlines()
+    assert status.returncode == 0, status.stdout + "\n".join(log[-80:])
     # The same kernel of the same server, reached through the new hub's proxy.
     out = run(
         scientist,

@@ -72,7 +72,11 @@ def is_users_work(pid: int) -> bool:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
-    return any(v.startswith((b"JUPYTERHUB_USER=", b"DASK_GATEWAY_CLUSTER_NAME=")) for v in environ)
+    names = {v.split(b"=", 1)[0] for v in environ}
+    if b"DASK_GATEWAY_CLUSTER_NAME" in names:
+        return True
+    # The hub's services (the gateway and its front) carry JUPYTERHUB_USER too.
+    return b"JUPYTERHUB_USER" in names and b"JUPYTERHUB_SERVICE_NAME" not in names
 
 
 def running_pid(pid_file: Path, state_dir: Path) -> int | None:
