@@ -204,6 +204,7 @@ def open_mfdataset(
         )
     staging.finish()
     failures = LoadFailures(errors != "raise")
+    layouts = _time_sorted(layouts)
     ds = _combine(layouts, cache, staging, whole_bytes, failures)
     if versions == "latest":
         ds = _drop_overlaps(ds, layouts)
@@ -213,7 +214,7 @@ def open_mfdataset(
         ds.attrs["skipped_files"] = [name for name, _ in skipped]
         ds.attrs["skipped_reasons"] = [why for _, why in skipped]
     if failures.tolerate:
-        ds.attrs["unreadable_files"] = failures  # filled in when a chunk fails to read
+        ds.attrs["unreadable_files"] = failures.files  # filled in when a chunk fails to read
     if chunks is not None:
         ds = ds.chunk(chunks)
     return ds
@@ -338,17 +339,26 @@ def _in_time_order(sources: list[Source]) -> list[Source]:
     return [sources[0]] + [sources[i] for i in order]
 
 
-class LoadFailures(list):
-    """Files whose data could not be read when computed (a list in ``ds.attrs``). With
-    ``tolerate``, their chunks become missing values and a warning names each file once."""
+def _time_sorted(layouts: list[FileLayout]) -> list[FileLayout]:
+    return sorted(
+        layouts,
+        key=lambda lay: (lay.first_time() is None, lay.first_time() or np.datetime64(0, "ns")),
+    )
+
+
+class LoadFailures:
+    """Files whose data could not be read when computed (``files``, the list that
+    ``ds.attrs["unreadable_files"]`` shows). With ``tolerate``, their chunks become missing
+    values and a warning names each file once. Not a list itself: Dask would take a list in
+    a task for a list of tasks."""
 
     def __init__(self, tolerate: bool) -> None:
-        super().__init__()
+        self.files: list[str] = []
         self.tolerate = tolerate
 
     def report(self, err: SOCDataError) -> None:
-        if err.path not in self:
-            self.append(err.path)
+        if err.path not in self.files:
+            self.files.append(err.path)
             warnings.warn(
                 f"{err.path}: left out of the result, its data cannot be read ({err.problem}); "
                 "its records are missing values (listed in ds.attrs['unreadable_files'])",
@@ -367,11 +377,8 @@ def _combine(
     whole_bytes: int,
     failures: LoadFailures,
 ) -> xr.Dataset:
-    """One Dataset from compatible file layouts, concatenated along their record dimensions."""
-    layouts = sorted(
-        layouts,
-        key=lambda lay: (lay.first_time() is None, lay.first_time() or np.datetime64(0, "ns")),
-    )
+    """One Dataset from compatible file layouts (in time order), concatenated along their
+    record dimensions."""
     first = layouts[0]
     token = tokenize([lay.source.name for lay in layouts], list(first.variables))
     coords: dict[str, xr.Variable] = {}
@@ -487,14 +494,20 @@ def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
             continue
         times = ds[dim].values
         owner = np.repeat(np.arange(len(layouts)), counts)
-        ranges = [
-            (times[owner == i].min(), times[owner == i].max())
+        spans = {
+            i: (times[owner == i].min(), times[owner == i].max())
             for i in range(len(layouts))
             if counts[i] and not np.isnat(times[owner == i]).all()
-        ]
-        ranges = sorted(ranges)
-        if all(b[0] > a[1] for a, b in zip(ranges[:-1], ranges[1:], strict=True)):
+        }
+        shared = {
+            i
+            for i, (lo, hi) in spans.items()
+            for j, (lo2, hi2) in spans.items()
+            if i != j and lo <= hi2 and lo2 <= hi
+        }
+        if not shared:
             continue  # no two files share a moment: nothing to do
+        overlapping.update(layouts[i].source.name for i in shared)
         # by time; within a time the newest version first, then the later file
         rank = [_neg(version[i]) for i in owner]
         order = np.array(
@@ -508,14 +521,6 @@ def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
             seen = first_owner.setdefault(t[j], o[j])
             if seen != o[j]:
                 keep[j] = False
-                overlapping.update({layouts[seen].source.name, layouts[o[j]].source.name})
-        for a, b in zip(ranges[:-1], ranges[1:], strict=True):
-            if b[0] <= a[1]:
-                overlapping.update(
-                    layouts[i].source.name
-                    for i in range(len(layouts))
-                    if counts[i] and (times[owner == i].min() in (a[0], b[0]))
-                )
         picks[dim] = order[keep]
     if not picks:
         return ds
