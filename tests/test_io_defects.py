@@ -292,3 +292,27 @@ def test_chunked_reads_inflate_a_compressed_file_once(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ds["x"].values, np.arange(n * 8.0).reshape(n, 8))
     np.testing.assert_array_equal(ds["y"].values, np.arange(n))
     assert len(calls) == 1
+
+
+def test_padre_spacecraft_csv_opens_as_a_housekeeping_table(tmp_path):
+    """Columns and time as in padre_craft's own test table (EPS_9), values made here."""
+    name = "padre_get_EPS_9_Data_1761872211190_1762025056586.csv"
+    stamps = [1762024016402, 1762023976398, 1762023996415]  # out of order, as exported
+    lines = ["In_SysBUS_Voltage,Out_BatRAW_Output_Sense_U,Out_3V3_Output1_Sense_I,timestamp_ms"]
+    lines += [f"{15902 - i},{15930 - i},{-1 - i},{t}" for i, t in enumerate(stamps)]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    ds = soc_workspace.open_dataset(path)
+    assert ds.indexes["time"].is_monotonic_increasing
+    import datetime as dt
+
+    first = dt.datetime.fromtimestamp(1762023976.398, dt.UTC).replace(tzinfo=None)
+    assert ds["time"].values[0] == np.datetime64(first, "ns")
+    np.testing.assert_array_equal(ds["In_SysBUS_Voltage"].values, [15901, 15900, 15902])
+    assert ds.attrs["telemetry_point"] == "EPS_9"
+    assert ds.attrs["instrument"] == "craft"
+    both = soc_workspace.open_mfdataset([path])
+    assert both.sizes["time"] == 3
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(soc_workspace.SOCDataError, match="not a CDF file"):
+        soc_workspace.open_dataset(tmp_path / "other.csv")
