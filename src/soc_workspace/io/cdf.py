@@ -214,12 +214,34 @@ def _cdflib_attributes(
     (pycdfpp needs the whole file); the block cache fetches only what it reads."""
     import cdflib
 
+    class Unclosed(io.RawIOBase):
+        # cdflib closes the file it read when it is done; ours is read on afterwards.
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return fileobj.seek(offset, whence)
+
+        def tell(self) -> int:
+            return fileobj.tell()
+
+        def read(self, size: int = -1) -> bytes:
+            return fileobj.read(size)
+
+        def readinto(self, buffer: Any) -> int:
+            data = fileobj.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
     class StreamCDF(cdflib.CDF):
         # cdflib picks how to read from the name: an s3:// name makes it ask this method
         # for a file object, which returns ours.
         def _file_or_url_or_s3_handler(self, *args: Any) -> Any:
             fileobj.seek(0)
-            return fileobj
+            return Unclosed()
 
     with CDFLIB_LOCK:
         cdf = StreamCDF("s3://soc-workspace/" + source.name.rsplit("/", 1)[-1])
