@@ -316,3 +316,29 @@ def test_padre_spacecraft_csv_opens_as_a_housekeeping_table(tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     with pytest.raises(soc_workspace.SOCDataError, match="not a CDF file"):
         soc_workspace.open_dataset(tmp_path / "other.csv")
+
+
+def test_the_quickstart_series_of_a_demo_day_has_no_fill_spikes(tmp_path):
+    """The quickstart template plots the first 1-D data variable of a demo day (EEA
+    hermes_eea_stats, uint16 with FILLVAL 65535 in about 0.5 % of the records)."""
+    from datetime import UTC, datetime
+
+    from soc_workspace.demo import hermes
+
+    paths = []
+    for hour in range(6):
+        start = datetime(2025, 6, 1, hour, tzinfo=UTC)
+        name = f"hermes_eea_l1_{start:%Y%m%dT%H%M%S}_v1.0.0.cdf"
+        (tmp_path / name).write_bytes(
+            hermes.l1_bytes(hermes.make_hour("eea", start, 0), name, "1.0.0")
+        )
+        paths.append(tmp_path / name)
+    ds = soc_workspace.open_mfdataset(paths)
+    name = next(v for v in ds.data_vars if ds[v].ndim == 1 and ds[v].dtype.kind in "fiu")
+    raw = soc_workspace.open_mfdataset(paths, mask_fill=False)[name].values
+    fill = ds[name].attrs["FILLVAL"]
+    assert (raw == fill).any()  # the demo day has fill records ...
+    series = ds[name].values
+    assert np.isnan(series[raw == fill]).all()  # ... and they are gaps, not spikes
+    assert np.nanmax(series) == raw[raw != fill].max()
+    assert float(ds[name].mean()) == pytest.approx(raw[raw != fill].mean(), rel=1e-6)
