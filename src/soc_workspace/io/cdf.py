@@ -337,10 +337,12 @@ def read_records(
         ) from err
 
 
-def decode_whole(source: Source, spec: CDFVariable, whole: bytes) -> np.ndarray:
+def decode_whole(
+    source: Source, spec: CDFVariable, whole: bytes, out: np.ndarray | None = None
+) -> np.ndarray:
     """All records of a record-varying variable, decoded from the file's bytes in memory; may
-    be a read-only view of them."""
+    be a read-only view of them, or ``out`` when it was filled in place."""
     view = memoryview(whole)
     n = spec.nrecs or 0
     raw = fmt.decode(spec, 0, n, lambda rs: [view[a:b] for a, b in rs], source, copy=False)
-    return finish(raw, spec)
+    return finish(raw, spec, out=out)

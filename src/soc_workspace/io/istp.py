@@ -232,10 +232,20 @@ def final_dtype(spec: CDFVariable) -> np.dtype:
     return np.dtype(spec.dtype).newbyteorder("=")
 
 
-def finish(values: np.ndarray, spec: CDFVariable, *, leap: list[int] | None = None) -> np.ndarray:
+def finish(
+    values: np.ndarray,
+    spec: CDFVariable,
+    *,
+    leap: list[int] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Raw values to what the Dataset holds: epochs to datetime64[ns] (records in a leap second
     counted into ``leap``), strings decoded, fill values (and, when asked, values outside
-    VALIDMIN/VALIDMAX) to NaN, native byte order."""
+    VALIDMIN/VALIDMAX) to NaN, native byte order.
+
+    ``out``, an array of the final type and shape, receives integers converted to float
+    directly (one pass over memory instead of two); the result may still be another array.
+    """
     if spec.cdf_type in EPOCH_TYPES:
         return cdf_epoch_to_datetime64(values, spec.cdf_type, leap=leap)
     if values.dtype.kind == "S":
@@ -249,9 +259,15 @@ def finish(values: np.ndarray, spec: CDFVariable, *, leap: list[int] | None = No
         if spec.masked_dtype is None:
             return values
         raw = values
-        values = raw.astype(spec.masked_dtype)
+        if out is not None:
+            np.copyto(out, raw, casting="unsafe")
+            values = out
+        else:
+            values = raw.astype(spec.masked_dtype)
         if fill is not None:
-            values[raw == fill] = np.nan
+            mask = raw == fill
+            if mask.any():
+                np.copyto(values, np.nan, where=mask)
         _mask_range(values, raw, low, high)
         return values
     if values.dtype.kind == "f":
@@ -266,8 +282,12 @@ def finish(values: np.ndarray, spec: CDFVariable, *, leap: list[int] | None = No
                 outside |= values > high
             mask = outside if mask is None else mask | outside
         if mask is not None and mask.any():
-            values = values if values.flags.writeable else values.copy()
-            values[mask] = np.nan
+            if out is not None and out.dtype == values.dtype:
+                np.copyto(out, values)
+                values = out
+            elif not values.flags.writeable:
+                values = values.copy()
+            np.copyto(values, np.nan, where=mask)
     return values
 
 
