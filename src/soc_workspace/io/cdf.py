@@ -243,20 +243,30 @@ def _cdflib_attributes(
             fileobj.seek(0)
             return Unclosed()
 
+    def value(att: Any) -> Any:
+        return fmt.attribute_value(att.Data, fmt.type_number(att.Data_Type))
+
     with CDFLIB_LOCK:
         cdf = StreamCDF("s3://soc-workspace/" + source.name.rsplit("/", 1)[-1])
         info = cdf.cdf_info()
-        global_attrs = {
-            k: (lambda e: "" if not e else e[0] if len(e) == 1 else e)(
-                [fmt.attribute_value(x) for x in v]
-            )
-            for k, v in cdf.globalattsget().items()
-        }
+        global_attrs: dict[str, Any] = {}
+        for key in cdf.globalattsget():
+            last = cdf.attinq(key).max_gr_entry  # entry numbers may have gaps
+            found = [value(cdf.attget(key, i)) for i in range(last + 1) if _has_entry(cdf, key, i)]
+            global_attrs[key] = "" if not found else found[0] if len(found) == 1 else found
         var_attrs = {
-            v: {k: fmt.attribute_value(x) for k, x in cdf.varattsget(v).items()}
+            v: {k: value(cdf.attget(k, v)) for k in cdf.varattsget(v)}
             for v in [*info.zVariables, *info.rVariables]
         }
     return global_attrs, var_attrs
+
+
+def _has_entry(cdf: Any, key: str, entry: int) -> bool:
+    try:
+        cdf.attget(key, entry)
+    except Exception:
+        return False
+    return True
 
 
 def _read_now(

@@ -609,10 +609,34 @@ def pycdfpp_values(cdf: Any, spec: CDFVariable, name: str) -> np.ndarray:
     return values.astype(np.dtype(spec.dtype).newbyteorder("="), copy=False)
 
 
-def attribute_value(value: Any) -> Any:
-    """A pycdfpp attribute entry as the plain value users expect (str, a number, an array)."""
+_TYPE_NUMBERS = {
+    "CDF_INT1": 1, "CDF_INT2": 2, "CDF_INT4": 4, "CDF_INT8": 8, "CDF_UINT1": 11,
+    "CDF_UINT2": 12, "CDF_UINT4": 14, "CDF_REAL4": 21, "CDF_REAL8": 22, "CDF_EPOCH": 31,
+    "CDF_EPOCH16": 32, "CDF_TIME_TT2000": 33, "CDF_BYTE": 41, "CDF_FLOAT": 44,
+    "CDF_DOUBLE": 45, "CDF_CHAR": 51, "CDF_UCHAR": 52,
+}  # fmt: skip
+
+
+def type_number(cdf_type: Any) -> int | None:
+    """The CDF data type number of a pycdfpp ``DataType`` or a cdflib type name."""
+    name = cdf_type if isinstance(cdf_type, str) else getattr(cdf_type, "name", "")
+    return _TYPE_NUMBERS.get(name)
+
+
+def attribute_value(value: Any, cdf_type: int | None = None) -> Any:
+    """An attribute entry as the plain value users expect, the same from pycdfpp and cdflib:
+    a str, a number, an array of the entry's own CDF type, or datetime64 for epochs."""
     if isinstance(value, str):
         return value
+    if cdf_type in (31, 32, 33) and not isinstance(value, list):  # cdflib: raw epoch numbers
+        from .times import cdf_epoch_to_datetime64
+
+        raw = np.asarray(value)
+        if cdf_type == 32 and raw.dtype.kind != "c":
+            raw = raw.reshape(-1, 2)
+        value = cdf_epoch_to_datetime64(raw.reshape(-1) if cdf_type != 32 else raw, cdf_type)
+    elif cdf_type in NUMPY_TYPES and cdf_type not in (31, 32, 33) and isinstance(value, list):
+        value = np.asarray(value, dtype=NUMPY_TYPES[cdf_type])
     if isinstance(value, (list, tuple)):
         import pycdfpp
 
@@ -635,10 +659,12 @@ def pycdfpp_attributes(cdf: Any) -> tuple[dict[str, Any], dict[str, dict[str, An
     """Global attributes (one entry: the value; several: a list) and each variable's."""
     global_attrs: dict[str, Any] = {}
     for key, attr in cdf.attributes.items():
-        entries = [attribute_value(attr[i]) for i in range(len(attr))]
+        entries = [attribute_value(attr[i], type_number(attr.type(i))) for i in range(len(attr))]
         global_attrs[key] = "" if not entries else entries[0] if len(entries) == 1 else entries
     var_attrs = {
-        name: {k: attribute_value(a.value) for k, a in var.attributes.items()}
+        name: {
+            k: attribute_value(a.value, type_number(a.type())) for k, a in var.attributes.items()
+        }
         for name, var in cdf.items()
     }
     return global_attrs, var_attrs
