@@ -483,7 +483,7 @@ def _single(layout: FileLayout, var: VarLayout, cache: ByteCache, whole_bytes: i
 def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
     """Records of files that overlap in time kept once, the time index sorted (see
     open_mfdataset). Equal times within one file (photon events) are left as they are."""
-    version = [_version_of(lay.source.name) for lay in layouts]
+    version: list[tuple[int, ...]] = []
     overlapping: set[str] = set()
     picks: dict[str, np.ndarray] = {}
     for dim in ds.dims:
@@ -492,13 +492,17 @@ def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
         counts = [lay.record_axes().get(dim, 0) for lay in layouts]
         if len(counts) < 2 or sum(counts) != ds.sizes[dim]:
             continue
+        index = ds.indexes[dim]
+        if index.is_monotonic_increasing and index.is_unique:
+            continue  # files in order, no time twice: they do not overlap
         times = ds[dim].values
         owner = np.repeat(np.arange(len(layouts)), counts)
-        spans = {
-            i: (times[owner == i].min(), times[owner == i].max())
-            for i in range(len(layouts))
-            if counts[i] and not np.isnat(times[owner == i]).all()
-        }
+        bounds = np.cumsum([0, *counts])
+        spans = {}
+        for i in range(len(layouts)):
+            part = times[bounds[i] : bounds[i + 1]]
+            if counts[i] and not np.isnat(part).all():
+                spans[i] = (np.nanmin(part), np.nanmax(part))
         shared = {
             i
             for i, (lo, hi) in spans.items()
@@ -508,6 +512,7 @@ def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
         if not shared:
             continue  # no two files share a moment: nothing to do
         overlapping.update(layouts[i].source.name for i in shared)
+        version = version or [_version_of(lay.source.name) for lay in layouts]
         # by time; within a time the newest version first, then the later file
         rank = [_neg(version[i]) for i in owner]
         order = np.array(
