@@ -33,11 +33,13 @@ def write_cdf(
     global_attrs: dict[str, Any] | None = None,
     majority: str = "row_major",
     compressed: int = 0,
+    encoding: int = 6,
 ) -> Path:
     """Write ``variables`` (dicts: name, type, data, attrs, rec_vary=True, compress=0)."""
     path = Path(path)
     writer = CDFWriter(
-        str(path), cdf_spec={"Majority": majority, "Encoding": 6, "Compressed": compressed},
+        str(path),
+        cdf_spec={"Majority": majority, "Encoding": encoding, "Compressed": compressed},
         delete=True,
     )  # fmt: skip
     try:

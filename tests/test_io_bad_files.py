@@ -15,7 +15,7 @@ from conftest import SHARED_DATA
 from io_samples import copy_cdf, hourly_cuts
 
 import soc_workspace
-from soc_workspace.io import SOCDataError
+from soc_workspace.io import SOCDataError, SOCDataWarning
 
 EEA = SHARED_DATA / "hermes/eea/l1/hermes_eea_l1_20000101T170901_v1.0.0.cdf"
 NEM = SHARED_DATA / "hermes/nemisis/l1/hermes_nem_default_l1_20160322T123031_v0.0.1.cdf"
@@ -46,7 +46,6 @@ CORPUS: dict[str, str] = {
     "depend0_missing.cdf": "DEPEND_0 names 'no_such_epoch'",
     "depend1_missing.cdf": "DEPEND_1 names 'no_such_axis'",
     "labl_ptr_missing.cdf": "LABL_PTR_1 names 'no_labels'",
-    "depend1_wrong_length.cdf": "dimension 1",
     "depend0_not_time.cdf": "not one value per record",
     "corrupt_index.cdf": "corrupted",
     "photon_without_pkt.fits": "no 'PKT' HDU",
@@ -99,8 +98,6 @@ def corpus(tmp_path_factory, shared_data) -> Path:
              attrs={"hermes_eea_accum": {"DEPEND_1": "no_such_axis"}})  # fmt: skip
     copy_cdf(EEA, folder / "labl_ptr_missing.cdf",
              attrs={"hermes_eea_counter1": {"LABL_PTR_1": "no_labels"}})  # fmt: skip
-    copy_cdf(EEA, folder / "depend1_wrong_length.cdf",
-             attrs={"hermes_eea_accum": {"DEPEND_1": "hermes_eea_stats"}})  # fmt: skip
     copy_cdf(EEA, folder / "depend0_not_time.cdf",
              attrs={"hermes_eea_stats": {"DEPEND_0": "hermes_eea_energy_profile"}})  # fmt: skip
     broken = bytearray(eea)
@@ -216,3 +213,15 @@ def test_a_file_unlike_the_others_is_a_bad_file(good_hours, tmp_path):
 def test_nothing_readable_is_an_error(corpus):
     with pytest.raises(SOCDataError, match="none of the files could be read"):
         soc_workspace.open_mfdataset([corpus / "empty.cdf", corpus / "text.cdf"], errors="skip")
+
+
+def test_a_pointer_of_the_wrong_length_is_left_out_with_a_warning(tmp_path, shared_data):
+    """A DEPEND_1 of the wrong length no longer refuses the file: every value can be read,
+    so the variable is kept on a dimension of its own, as cdflib does, and a warning says so."""
+    path = copy_cdf(EEA, tmp_path / "depend1_wrong_length.cdf",
+                    attrs={"hermes_eea_accum": {"DEPEND_1": "hermes_eea_stats"}})  # fmt: skip
+    with pytest.warns(SOCDataWarning, match=r"hermes_eea_accum.*DEPEND_1.*kept without it"):
+        ds = soc_workspace.open_dataset(path)
+    assert ds["hermes_eea_accum"].dims[1] == "hermes_eea_accum_dim1"
+    whole = soc_workspace.open_dataset(EEA)
+    np.testing.assert_array_equal(ds["hermes_eea_accum"].values, whole["hermes_eea_accum"].values)

@@ -36,12 +36,30 @@ def test_every_kind_of_sample_is_here(shared_data):
     assert len(RAW) >= 4
 
 
+def _masked(values, attrs):
+    """The documented masking applied to a reference's raw values: FILLVAL -> NaN, integer
+    variables with a FILLVAL as float (float32 up to 16 bits)."""
+    fill = attrs.get("FILLVAL")
+    if fill is None or values.dtype.kind not in "iuf":
+        return values
+    fill = np.asarray(fill).reshape(-1)[0]
+    if values.dtype.kind in "iu":
+        out = values.astype("f4" if values.dtype.itemsize <= 2 else "f8")
+    else:
+        out = values.copy()
+    out[values == np.asarray(fill).astype(values.dtype)] = np.nan
+    return out
+
+
 @pytest.mark.parametrize("path", CDFS, ids=lambda p: p.name)
-def test_cdf_values_equal_cdflib_raw_reads(path):
+def test_cdf_values_equal_cdflib_and_pycdfpp_after_masking(path):
+    import pycdfpp
+
     ds = _open(path)
     raw = cdflib.CDF(str(path))
+    other = pycdfpp.load(str(path))
     names = raw.cdf_info().zVariables
-    assert sorted(ds.variables) == sorted(names)
+    assert sorted(ds.variables) == sorted(names) == sorted(other.keys())
     time_axes = [v for v in ds.coords if ds[v].dtype.kind == "M"]
     assert time_axes, "a time coordinate"
     for name in names:
@@ -52,13 +70,19 @@ def test_cdf_values_equal_cdflib_raw_reads(path):
         if raw.varinq(name).Data_Type in (31, 32, 33):
             assert got.dtype == np.dtype("datetime64[ns]")
             np.testing.assert_array_equal(got, cdflib.cdfepoch.to_datetime(expected))
-        elif expected.dtype.kind == "f":
-            fill = attrs.get("FILLVAL")
-            expected = np.where(expected == fill, np.nan, expected)
+            np.testing.assert_array_equal(got, pycdfpp.to_datetime64(other[name]))
+            continue
+        from_pycdfpp = np.asarray(other[name].values).reshape(expected.shape)
+        if expected.dtype.kind in "SU":
             np.testing.assert_array_equal(got, expected)
-        else:
-            np.testing.assert_array_equal(got, expected)
-            assert got.dtype == expected.dtype.newbyteorder("=")
+            continue
+        np.testing.assert_array_equal(got, _masked(expected, attrs))
+        np.testing.assert_array_equal(got, _masked(from_pycdfpp, attrs))
+        assert got.dtype == _masked(expected, attrs).dtype.newbyteorder("=")
+        # and unmasked, the stored values themselves
+        unmasked = soc_workspace.open_dataset(path, variables=[name], mask_fill=False)[name]
+        np.testing.assert_array_equal(unmasked.values, expected)
+        np.testing.assert_array_equal(unmasked.values, from_pycdfpp)
         # ISTP attributes are kept, UNITS also as CF "units" where there is one
         for key in ("FILLVAL", "VALIDMIN", "VALIDMAX", "UNITS", "CATDESC", "LABLAXIS", "FIELDNAM"):
             if key in attrs:

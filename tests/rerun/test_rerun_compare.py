@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+import soc_workspace
 from soc_workspace.calibration import compare
 
 HERMES_L1 = "hermes/eea/l1/hermes_eea_l1_20000101T170901_v1.0.0.cdf"
@@ -237,11 +238,17 @@ def test_report_reads_as_text_table_dataset_and_rich(tmp_path, shared_file):
 
 
 def test_cdf_against_fits_and_non_products_are_errors(tmp_path, shared_file):
-    with pytest.raises(ValueError, match="cannot compare a CDF file"):
+    from soc_workspace.io import SOCDataError
+
+    with pytest.raises(SOCDataError, match="cannot compare a CDF file"):
         compare(shared_file(HERMES_L1), shared_file(PHOTON))
     junk = tmp_path / "junk.cdf"
     junk.write_bytes(b"not a product")
-    with pytest.raises(ValueError, match=r"junk\.cdf is neither a CDF nor a FITS file"):
+    # the same detection and error as open_dataset
+    with pytest.raises(SOCDataError, match=r"junk\.cdf: not a CDF file") as info:
         compare(junk, shared_file(HERMES_L1))
+    with pytest.raises(SOCDataError) as opened:
+        soc_workspace.open_dataset(junk)
+    assert info.value.problem == opened.value.problem
     with pytest.raises(FileNotFoundError, match=r"nope\.cdf"):
         compare(tmp_path / "nope.cdf", shared_file(HERMES_L1))

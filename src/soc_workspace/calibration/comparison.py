@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, load_settings
+from ..io.errors import SOCDataError
+from ..io.formats import HEAD_BYTES, detect_format
 
 Verdict = Literal["identical", "equivalent", "different"]
-_CDF_MAGIC = (b"\xcd\xf3\x00\x01", b"\xcd\xf2\x60\x02", b"\x00\x00\xff\xff")
 
 # FITS cards that describe layout; types, shapes and units are compared on the data instead.
 _FITS_LAYOUT = {
@@ -267,9 +268,10 @@ def compare(
         new = stack.enter_context(_open(rerun_output, settings))
         old = stack.enter_context(_open(archived_product, settings))
         if new.format != old.format:
-            raise ValueError(
-                f"cannot compare a {new.format.upper()} file ({rerun_output}) with a "
-                f"{old.format.upper()} file ({archived_product})"
+            raise SOCDataError(
+                str(rerun_output),
+                f"cannot compare a {new.format.upper()} file with a "
+                f"{old.format.upper()} file ({archived_product})",
             )
         rows = [_compare_variable(name, new, old, rtol, atol) for name in _union(new, old)]
         attributes = _compare_attributes(new, old, patterns)
@@ -452,14 +454,19 @@ def _open(location: str | os.PathLike[str], settings: Settings) -> Iterator[_Pro
             local = Path(text.removeprefix("file://"))
             if not local.is_file():
                 raise FileNotFoundError(f"{local} does not exist")
+        # The readers' own detection: a file is recognised, or refused with the same
+        # SOCDataError, as open_dataset does.
         with open(local, "rb") as stream:
-            magic = stream.read(9)
-        if magic[:4] in _CDF_MAGIC:
+            head = stream.read(HEAD_BYTES)
+        kind = detect_format(head, text, local.stat().st_size).name
+        if kind == "cdf":
             yield _read_cdf(local, text)
-        elif magic.startswith(b"SIMPLE  ="):
+        elif kind == "fits":
             yield stack.enter_context(_read_fits(local, text))
         else:
-            raise ValueError(f"{text} is neither a CDF nor a FITS file (first bytes {magic!r})")
+            raise SOCDataError(
+                text, f"compare reads CDF and FITS products; this is a {kind.upper()} table"
+            )
 
 
 def _read_cdf(path: Path, label: str) -> _Product:

@@ -1,4 +1,5 @@
-"""Read the SOC's files into xarray: HERMES CDF (ISTP) and PADRE MeDDEA FITS.
+"""Read the SOC's files into xarray: HERMES and REACH CDF (ISTP), PADRE MeDDEA FITS and PADRE
+spacecraft CSV tables, each format behind one reader contract (:mod:`.formats`).
 
 - :func:`open_dataset`: one file (local path, ``s3://`` URL, fsspec file object);
 - :func:`open_mfdataset`: many files of one dataset, concatenated along time, lazily;

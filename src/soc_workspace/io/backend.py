@@ -14,6 +14,7 @@ import xarray as xr
 from xarray.backends import BackendEntrypoint
 
 from .dataset import open_lazy
+from .layout import ReadOptions
 
 _EXTENSIONS = (".cdf", ".fits", ".fit", ".fts")
 
@@ -22,7 +23,8 @@ class SOCBackendEntrypoint(BackendEntrypoint):
     """HERMES CDF (ISTP) and PADRE MeDDEA FITS files, local or in S3, for xarray.
 
     Extra arguments of ``xarray.open_dataset(..., engine="soc")``: ``variables`` (only
-    these, with their coordinates), ``hdu`` (FITS: which HDU) and ``storage_options``.
+    these, with their coordinates), ``hdu`` (FITS: which HDU), ``storage_options``,
+    ``mask_fill`` and ``mask_invalid`` (see ``soc_workspace.open_dataset``).
     """
 
     description = "HERMES CDF (ISTP) and PADRE MeDDEA FITS files, local or in S3 (soc-workspace)"
@@ -33,6 +35,8 @@ class SOCBackendEntrypoint(BackendEntrypoint):
         "variables",
         "hdu",
         "storage_options",
+        "mask_fill",
+        "mask_invalid",
     )
 
     def open_dataset(  # type: ignore[override]
@@ -43,10 +47,13 @@ class SOCBackendEntrypoint(BackendEntrypoint):
         variables: list[str] | None = None,
         hdu: str | int | None = None,
         storage_options: dict[str, Any] | None = None,
+        mask_fill: bool = True,
+        mask_invalid: bool = False,
     ) -> xr.Dataset:
         ds = open_lazy(
-            filename_or_obj, variables=variables, hdu=hdu, storage_options=storage_options
-        )
+            filename_or_obj, variables=variables, hdu=hdu, storage_options=storage_options,
+            options=ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid),
+        )  # fmt: skip
         if drop_variables is not None:
             drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
             ds = ds.drop_vars(drop, errors="ignore")

@@ -11,11 +11,9 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from ..config import load_settings
-from .cdf import read_cdf, read_records
 from .errors import SOCDataError
-from .fits import read_column, read_fits
-from .layout import FileLayout, VarLayout
-from .sniff import detect_format
+from .formats import HEAD_BYTES, detect_format, format_named
+from .layout import DEFAULT_OPTIONS, FileLayout, ReadOptions, VarLayout
 from .source import ByteCache, Source
 
 Chunks = Mapping[Hashable, Any] | str | int | None
@@ -28,8 +26,11 @@ def open_dataset(
     chunks: Chunks = None,
     hdu: str | int | None = None,
     storage_options: dict[str, Any] | None = None,
+    mask_fill: bool = True,
+    mask_invalid: bool = False,
 ) -> xr.Dataset:
-    """Open one HERMES CDF or PADRE MeDDEA FITS file as a labelled Dataset.
+    """Open one HERMES/REACH CDF, PADRE MeDDEA FITS or PADRE spacecraft CSV file as a
+    labelled Dataset.
 
     Parameters
     ----------
@@ -48,13 +49,22 @@ def open_dataset(
         lists the others.
     storage_options
         Extra fsspec/s3fs options, on top of the store settings.
+    mask_fill
+        True (default): values equal to a variable's FILLVAL become NaN, and integer
+        variables with a FILLVAL become floating point (float32 up to 16-bit integers,
+        float64 above), as xarray does with ``_FillValue``. False: the stored values, integers
+        kept as integers.
+    mask_invalid
+        True: values outside VALIDMIN/VALIDMAX become NaN too. Default False: the valid range
+        stays in the attributes only.
 
     Returns
     -------
     xarray.Dataset
         CDF: ISTP variables with their attributes; DEPEND_0 time axes as ``datetime64[ns]``
-        coordinates, DEPEND_i/LABL_PTR_i and support_data as coordinates, float FILLVAL -> NaN.
-        FITS: a ``time`` coordinate (UTC) and the HDU's columns with units.
+        coordinates, DEPEND_i/LABL_PTR_i and support_data as coordinates, FILLVAL -> NaN.
+        FITS: a ``time`` coordinate (UTC) and the HDU's columns with units. CSV
+        housekeeping tables: a ``time`` coordinate and a variable per column.
 
     Raises
     ------
@@ -69,7 +79,10 @@ def open_dataset(
     ...                       "hermes_eea_l1_20250601T000000_v1.0.0.cdf")  # doctest: +SKIP
     >>> ds["hermes_eea_accum"].sel(Epoch="2025-06-01T00:10")  # doctest: +SKIP
     """
-    ds = open_lazy(path_or_url, variables=variables, hdu=hdu, storage_options=storage_options)
+    options = ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid)
+    ds = open_lazy(
+        path_or_url, variables=variables, hdu=hdu, storage_options=storage_options, options=options
+    )
     if chunks is None:
         return ds.load()
     return ds.chunk(chunks)
@@ -81,13 +94,16 @@ def open_lazy(
     variables: list[str] | None = None,
     hdu: str | int | None = None,
     storage_options: dict[str, Any] | None = None,
+    options: ReadOptions = DEFAULT_OPTIONS,
 ) -> xr.Dataset:
     """The Dataset with coordinates read and data variables read on first use (xarray's
     lazy indexing); what the ``soc`` engine returns."""
     settings = load_settings().io
     whole_bytes = int(settings.whole_object_mb * (1 << 20))
     source = Source.resolve(path_or_url, storage_options)
-    layout = index_file(source, variables=variables, hdu=hdu, whole_object_bytes=whole_bytes)
+    layout = index_file(
+        source, variables=variables, hdu=hdu, whole_object_bytes=whole_bytes, options=options
+    )
     cache = ByteCache(settings.cache_mb * (1 << 20))
     if layout.whole is not None:
         cache.offer(source.name, layout.whole, len(layout.lazy_variables))
@@ -102,24 +118,23 @@ def index_file(
     hdu: str | int | None = None,
     whole_object_bytes: int,
     template: FileLayout | None = None,
+    options: ReadOptions = DEFAULT_OPTIONS,
 ) -> FileLayout:
     """Open a file and read its structure and coordinates (not its data variables)."""
     fileobj, whole = source.open(whole_object_bytes)
     try:
         if whole is not None:
-            head = whole[:2880]
+            head = whole[:HEAD_BYTES]
             size = len(whole)
         else:
             fileobj.seek(0)
-            head = fileobj.read(2880)
+            head = fileobj.read(HEAD_BYTES)
             size = source.size
-        kind = detect_format(head, source.name, size)
-        if kind == "cdf":
-            if hdu is not None:
-                raise SOCDataError(source.name, f"hdu={hdu!r} is for FITS files; this is a CDF")
-            layout = read_cdf(source, fileobj, whole, variables=variables, template=template)
-        else:
-            layout = read_fits(source, fileobj, whole, variables=variables, hdu=hdu)
+        reader = detect_format(head, source.name, size)
+        layout = reader.index(
+            source, fileobj, whole, variables=variables, hdu=hdu, template=template,
+            options=options,
+        )  # fmt: skip
         if source.is_local:
             layout.whole = None  # local reads of just the needed bytes are cheap: keep nothing
         return layout
@@ -136,7 +151,14 @@ def layout_to_dataset(layout: FileLayout, cache: ByteCache, whole_object_bytes: 
             data: Any = var.values
         else:
             data = indexing.LazilyIndexedArray(
-                _LazyArray(layout.source, var, layout.reader_state, cache, whole_object_bytes)
+                _LazyArray(
+                    layout.format,
+                    layout.source,
+                    var,
+                    layout.reader_state,
+                    cache,
+                    whole_object_bytes,
+                )
             )
         variable = xr.Variable(var.dims, data, attrs=var.attrs)
         (coords if var.coord else data_vars)[var.name] = variable
@@ -149,6 +171,7 @@ def layout_to_dataset(layout: FileLayout, cache: ByteCache, whole_object_bytes: 
 
 
 def read_variable(
+    file_format: str,
     source: Source,
     var: VarLayout,
     state: Any,
@@ -164,22 +187,8 @@ def read_variable(
     """
     if var.reader is None:
         raise SOCDataError(source.name, f"variable {var.name!r} has no data to read")
-    if hasattr(var.reader, "blocks"):  # a CDF variable
-        if var.record_dim is None:
-            raise SOCDataError(source.name, f"variable {var.name!r} should have been read already")
-        if stop <= start:
-            return np.zeros((0, *var.shape[1:]), var.dtype)
-        return read_records(
-            source, var.reader, state, start, stop, cache=cache,
-            whole_object_bytes=whole_object_bytes,
-            copy=copy,
-        )  # fmt: skip
-    values = read_column(source, var.reader, cache=cache, whole_object_bytes=whole_object_bytes)
-    if values.shape != var.shape:
-        raise SOCDataError(
-            source.name, f"variable {var.name!r} has shape {values.shape}, expected {var.shape}"
-        )
-    return values[start:stop] if var.record_dim is not None else values
+    reader = format_named(file_format)
+    return reader.read(source, var, state, start, stop, cache, whole_object_bytes, copy)
 
 
 class _LazyArray(BackendArray):
@@ -187,13 +196,14 @@ class _LazyArray(BackendArray):
 
     def __init__(
         self,
+        file_format: str,
         source: Source,
         var: VarLayout,
         state: Any,
         cache: ByteCache,
         whole_object_bytes: int,
     ) -> None:
-        self.source, self.var, self.state = source, var, state
+        self.format, self.source, self.var, self.state = file_format, source, var, state
         self.cache, self.whole_object_bytes = cache, whole_object_bytes
         self.shape = var.shape
         self.dtype = var.dtype
@@ -205,8 +215,8 @@ class _LazyArray(BackendArray):
 
     def _getitem(self, key: tuple[Any, ...]) -> np.ndarray:
         if not self.shape:
-            return read_variable(self.source, self.var, self.state, 0, 0, self.cache,
-                                 self.whole_object_bytes)[key]  # fmt: skip
+            return read_variable(self.format, self.source, self.var, self.state, 0, 0,
+                                 self.cache, self.whole_object_bytes)[key]  # fmt: skip
         first, rest = key[0], key[1:]
         n = self.shape[0]
         if isinstance(first, slice):
@@ -219,8 +229,9 @@ class _LazyArray(BackendArray):
         else:
             lo, hi = min(rows[0], rows[-1]), max(rows[0], rows[-1]) + 1
         block = read_variable(
-            self.source, self.var, self.state, lo, hi, self.cache, self.whole_object_bytes
-        )
+            self.format, self.source, self.var, self.state, lo, hi, self.cache,
+            self.whole_object_bytes,
+        )  # fmt: skip
         if isinstance(first, slice):
             picked = block[slice(rows[0] - lo, None, rows.step)][: len(rows)] if rows else block[:0]
         else:

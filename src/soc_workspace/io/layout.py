@@ -14,6 +14,22 @@ import numpy as np
 from .source import Source
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How values are presented (see docs/data-access.md, "Fill values").
+
+    ``mask_fill``: variables with a FILLVAL hold NaN where they hold it, integer ones becoming
+    float; False keeps every stored value (integers stay integers). ``mask_invalid``: values
+    outside VALIDMIN/VALIDMAX become NaN too (otherwise those stay attributes).
+    """
+
+    mask_fill: bool = True
+    mask_invalid: bool = False
+
+
+DEFAULT_OPTIONS = ReadOptions()
+
+
 @dataclass
 class VarLayout:
     name: str
@@ -30,7 +46,7 @@ class VarLayout:
 @dataclass
 class FileLayout:
     source: Source
-    format: str  # "cdf" or "fits"
+    format: str  # the name of the FileFormat that read it: "cdf", "fits", "csv"
     attrs: dict[str, Any]
     variables: dict[str, VarLayout] = field(default_factory=dict)
     signature: tuple[Any, ...] = ()  # equal for files of one dataset with the same structure

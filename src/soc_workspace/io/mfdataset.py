@@ -25,8 +25,8 @@ from dask.highlevelgraph import HighLevelGraph
 
 from ..config import load_settings
 from .dataset import Chunks, index_file, read_variable
-from .errors import SOCDataError
-from .layout import FileLayout, VarLayout
+from .errors import SOCDataError, SOCDataWarning
+from .layout import FileLayout, ReadOptions, VarLayout
 from .source import ByteCache, Source
 from .staging import StagedArray, Staging
 
@@ -44,6 +44,8 @@ def open_mfdataset(
     versions: Literal["latest", "all"] = "latest",
     storage_options: dict[str, Any] | None = None,
     progress: bool | None = None,
+    mask_fill: bool = True,
+    mask_invalid: bool = False,
 ) -> xr.Dataset:
     """Open many files of one dataset as one lazy Dataset, concatenated along time.
 
@@ -67,24 +69,34 @@ def open_mfdataset(
         (default) stops; ``"warn"`` leaves it out with a warning each; ``"skip"`` leaves them
         out with one warning listing them. Files left out are listed in
         ``ds.attrs["skipped_files"]``, with the reasons in ``ds.attrs["skipped_reasons"]``.
+        A file found broken only when its data are computed (a compressed block that does
+        not inflate) becomes missing records (NaN, NaT) with ``"warn"`` and ``"skip"``: the
+        computation finishes, a warning names the file, and it is added to
+        ``ds.attrs["unreadable_files"]``.
     hdu
         FITS only: which HDU of each file (see :func:`open_dataset`).
     versions
         ``"latest"`` (default): where the SOC reprocessed a file (the same name but for its
         ``_vX.Y.Z``), only the newest version is read; the others are listed in
-        ``ds.attrs["superseded_files"]``. ``"all"``: every file given.
+        ``ds.attrs["superseded_files"]``; records of overlapping files are kept once (see
+        Returns). ``"all"``: every file and every record given.
     storage_options
         Extra fsspec/s3fs options, on top of the store settings.
     progress
         Show a progress bar while indexing. Default: when there are 20 files or more and the
         output is a terminal or notebook.
+    mask_fill, mask_invalid
+        Fill values and values outside VALIDMIN/VALIDMAX as NaN (see :func:`open_dataset`).
 
     Returns
     -------
     xarray.Dataset
         Dask-backed data variables, time coordinates in memory, files ordered by their first
         time. Variables without a time dimension come from the first file. Attributes are the
-        first file's, plus ``source_files`` (the files, in order).
+        first file's, plus ``source_files`` (the files, in order). Where files overlap in
+        time, records at the same time are kept once (the newest version's, by the
+        ``_vX.Y.Z`` in the names, else the later file's), the time index is sorted, and a
+        warning names the files (also in ``ds.attrs["overlapping_files"]``).
 
     Examples
     --------
@@ -98,6 +110,7 @@ def open_mfdataset(
         raise ValueError(f"versions={versions!r}: expected 'latest' or 'all'")
     settings = load_settings().io
     whole_bytes = int(settings.whole_object_mb * (1 << 20))
+    options = ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid)
     sources = resolve_files(files, storage_options)
     if not sources:
         raise FileNotFoundError(f"no files match {files!r}")
@@ -118,7 +131,7 @@ def open_mfdataset(
         try:
             return index_file(
                 source, variables=variables, hdu=hdu, whole_object_bytes=whole_bytes,
-                template=template,
+                template=template, options=options,
             )  # fmt: skip
         except SOCDataError as err:
             return err
@@ -190,12 +203,18 @@ def open_mfdataset(
             stacklevel=2,
         )
     staging.finish()
-    ds = _combine(layouts, cache, staging, whole_bytes)
+    failures = LoadFailures(errors != "raise")
+    layouts = _time_sorted(layouts)
+    ds = _combine(layouts, cache, staging, whole_bytes, failures)
+    if versions == "latest":
+        ds = _drop_overlaps(ds, layouts)
     if superseded:
         ds.attrs["superseded_files"] = superseded
     if skipped:
         ds.attrs["skipped_files"] = [name for name, _ in skipped]
         ds.attrs["skipped_reasons"] = [why for _, why in skipped]
+    if failures.tolerate:
+        ds.attrs["unreadable_files"] = failures.files  # filled in when a chunk fails to read
     if chunks is not None:
         ds = ds.chunk(chunks)
     return ds
@@ -320,14 +339,46 @@ def _in_time_order(sources: list[Source]) -> list[Source]:
     return [sources[0]] + [sources[i] for i in order]
 
 
-def _combine(
-    layouts: list[FileLayout], cache: ByteCache, staging: Staging, whole_bytes: int
-) -> xr.Dataset:
-    """One Dataset from compatible file layouts, concatenated along their record dimensions."""
-    layouts = sorted(
+def _time_sorted(layouts: list[FileLayout]) -> list[FileLayout]:
+    return sorted(
         layouts,
         key=lambda lay: (lay.first_time() is None, lay.first_time() or np.datetime64(0, "ns")),
     )
+
+
+class LoadFailures:
+    """Files whose data could not be read when computed (``files``, the list that
+    ``ds.attrs["unreadable_files"]`` shows). With ``tolerate``, their chunks become missing
+    values and a warning names each file once. Not a list itself: Dask would take a list in
+    a task for a list of tasks."""
+
+    def __init__(self, tolerate: bool) -> None:
+        self.files: list[str] = []
+        self.tolerate = tolerate
+
+    def report(self, err: SOCDataError) -> None:
+        if err.path not in self.files:
+            self.files.append(err.path)
+            warnings.warn(
+                f"{err.path}: left out of the result, its data cannot be read ({err.problem}); "
+                "its records are missing values (listed in ds.attrs['unreadable_files'])",
+                SOCDataWarning,
+                stacklevel=2,
+            )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LoadFailures, (self.tolerate,))
+
+
+def _combine(
+    layouts: list[FileLayout],
+    cache: ByteCache,
+    staging: Staging,
+    whole_bytes: int,
+    failures: LoadFailures,
+) -> xr.Dataset:
+    """One Dataset from compatible file layouts (in time order), concatenated along their
+    record dimensions."""
     first = layouts[0]
     token = tokenize([lay.source.name for lay in layouts], list(first.variables))
     coords: dict[str, xr.Variable] = {}
@@ -340,7 +391,7 @@ def _combine(
         elif var.values is not None:
             data = np.concatenate([lay.variables[name].values for lay in layouts])
         else:
-            data = _dask_concat(name, layouts, cache, staging, whole_bytes, token)
+            data = _dask_concat(name, layouts, cache, staging, whole_bytes, token, failures)
         variable = xr.Variable(var.dims, data, attrs=var.attrs)
         (coords if var.coord else data_vars)[name] = variable
     try:
@@ -358,6 +409,7 @@ def _dask_concat(
     staging: Staging,
     whole_bytes: int,
     token: str,
+    failures: LoadFailures,
 ) -> da.Array:
     """One Dask array, a chunk per file: a view of the staged array where the file was staged
     (see :mod:`.staging`), else a read of the file's bytes (kept ones or byte ranges)."""
@@ -369,7 +421,8 @@ def _dask_concat(
     for i, layout in enumerate(layouts):
         var = layout.variables[name]
         graph[(key, i) + (0,) * len(rest)] = (
-            _chunk, staging, layout.source, var, layout.reader_state, cache, whole_bytes, copy,
+            _chunk, staging, layout.format, layout.source, var, layout.reader_state, cache,
+            whole_bytes, copy, failures,
         )  # fmt: skip
     chunks = (tuple(lay.variables[name].shape[0] for lay in layouts), *((n,) for n in rest))
     meta = np.empty((0,) * len(first.shape), dtype=first.dtype)
@@ -381,21 +434,125 @@ def _dask_concat(
 
 def _chunk(
     staging: Staging,
+    file_format: str,
     source: Source,
     var: VarLayout,
     state: Any,
     cache: ByteCache,
     whole_bytes: int,
     copy: bool,
+    failures: LoadFailures,
 ) -> np.ndarray:
     staged = staging.view(var.name, source.name, var.shape[0])
     if staged is not None:
         return staged
-    return read_variable(source, var, state, 0, var.shape[0], cache, whole_bytes, copy=copy)
+    try:
+        return read_variable(
+            file_format, source, var, state, 0, var.shape[0], cache, whole_bytes, copy=copy
+        )
+    except SOCDataError as err:
+        if not failures.tolerate:
+            raise
+        failures.report(err)
+        return _missing(var)
+
+
+def _missing(var: VarLayout) -> np.ndarray:
+    """A chunk of missing values in the variable's type: NaN, NaT, empty strings, and for
+    integers (which have no NaN) the smallest value of the type."""
+    kind = var.dtype.kind
+    if kind == "f":
+        fill: Any = np.nan
+    elif kind == "M":
+        fill = np.datetime64("NaT")
+    elif kind in "iu":
+        fill = np.iinfo(var.dtype).min
+    elif kind == "c":
+        fill = complex(np.nan, np.nan)
+    else:
+        fill = ""
+    return np.full(var.shape, fill, dtype=var.dtype)
 
 
 def _single(layout: FileLayout, var: VarLayout, cache: ByteCache, whole_bytes: int) -> Any:
-    return read_variable(layout.source, var, layout.reader_state, 0, 0, cache, whole_bytes)
+    return read_variable(
+        layout.format, layout.source, var, layout.reader_state, 0, 0, cache, whole_bytes
+    )
+
+
+def _drop_overlaps(ds: xr.Dataset, layouts: list[FileLayout]) -> xr.Dataset:
+    """Records of files that overlap in time kept once, the time index sorted (see
+    open_mfdataset). Equal times within one file (photon events) are left as they are."""
+    version: list[tuple[int, ...]] = []
+    overlapping: set[str] = set()
+    picks: dict[str, np.ndarray] = {}
+    for dim in ds.dims:
+        if dim not in ds.indexes or ds[dim].dtype.kind != "M":
+            continue
+        counts = [lay.record_axes().get(dim, 0) for lay in layouts]
+        if len(counts) < 2 or sum(counts) != ds.sizes[dim]:
+            continue
+        index = ds.indexes[dim]
+        if index.is_monotonic_increasing and index.is_unique:
+            continue  # files in order, no time twice: they do not overlap
+        times = ds[dim].values
+        owner = np.repeat(np.arange(len(layouts)), counts)
+        bounds = np.cumsum([0, *counts])
+        spans = {}
+        for i in range(len(layouts)):
+            part = times[bounds[i] : bounds[i + 1]]
+            if counts[i] and not np.isnat(part).all():
+                spans[i] = (np.nanmin(part), np.nanmax(part))
+        shared = {
+            i
+            for i, (lo, hi) in spans.items()
+            for j, (lo2, hi2) in spans.items()
+            if i != j and lo <= hi2 and lo2 <= hi
+        }
+        if not shared:
+            continue  # no two files share a moment: nothing to do
+        overlapping.update(layouts[i].source.name for i in shared)
+        version = version or [_version_of(lay.source.name) for lay in layouts]
+        # by time; within a time the newest version first, then the later file
+        rank = [_neg(version[i]) for i in owner]
+        order = np.array(
+            sorted(range(len(times)), key=lambda i: (times[i], rank[i], -owner[i], i)), np.int64
+        )
+        t, o = times[order], owner[order]
+        keep = np.ones(len(order), bool)
+        # a time already given by another (preferred) file: dropped
+        first_owner: dict[Any, int] = {}
+        for j in range(len(order)):
+            seen = first_owner.setdefault(t[j], o[j])
+            if seen != o[j]:
+                keep[j] = False
+        picks[dim] = order[keep]
+    if not picks:
+        return ds
+    ds = ds.isel(picks)
+    names = sorted(overlapping)
+    ds.attrs["overlapping_files"] = names
+    warnings.warn(
+        f"{len(names)} files overlap in time: {', '.join(names)}; records at the same time "
+        "are kept once (the newest version's) and the time index is sorted",
+        SOCDataWarning,
+        stacklevel=3,
+    )
+    return ds
+
+
+def _version_of(name: str) -> tuple[int, ...]:
+    from ..missions import parse_filename
+
+    try:
+        info = parse_filename(name.rsplit("/", 1)[-1])
+    except ValueError:
+        return ()
+    return tuple(int(x) for x in (info.version or "").split(".") if x.isdigit())
+
+
+def _neg(version: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(-x for x in version)
 
 
 def _progress(total: int, show: bool | None) -> Callable[[int | None], None]:

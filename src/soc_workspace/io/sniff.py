@@ -12,8 +12,6 @@ bytes are not enough; the real magic numbers are:
 
 from __future__ import annotations
 
-from typing import Literal
-
 from .errors import SOCDataError
 
 HEAD_BYTES = 2880  # one FITS block: enough to recognise every format here
@@ -25,21 +23,36 @@ NETCDF3_MAGIC = {b"CDF\x01": "classic", b"CDF\x02": "64-bit offset", b"CDF\x05":
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FITS_MAGIC = b"SIMPLE  ="
 
-Format = Literal["cdf", "fits"]
+
+def is_cdf(head: bytes, name: str, size: int) -> bool:
+    """True for a NASA CDF; a SOCDataError for an empty file or a broken CDF header."""
+    _refuse_empty(name, size)
+    if head[:4] not in CDF_MAGIC:
+        return False
+    if len(head) < 8 or size < 8:
+        raise SOCDataError(name, f"the file is truncated: {size} bytes, not even a CDF header")
+    if head[4:8] not in (CDF_UNCOMPRESSED, CDF_COMPRESSED):
+        raise SOCDataError(
+            name,
+            f"corrupted CDF header: the second magic word is 0x{head[4:8].hex()}, "
+            "expected 0x0000FFFF (uncompressed) or 0xCCCC0001 (compressed)",
+        )
+    return True
 
 
-def detect_format(head: bytes, name: str, size: int) -> Format:
-    """``"cdf"`` or ``"fits"`` for the file whose first bytes are ``head``.
-
-    Raises :class:`SOCDataError` naming ``name`` for anything else: an empty file, NetCDF,
-    HDF5, raw CCSDS telemetry, or bytes that are no known format.
-    """
+def _refuse_empty(name: str, size: int) -> None:
     if size == 0:
         raise SOCDataError(
             name,
             "the file is empty (0 bytes); it was probably cut off while being written or "
             "copied: fetch it again from the archive",
         )
+
+
+def refuse(head: bytes, name: str, size: int) -> None:
+    """Raise the :class:`SOCDataError` that says what a file no reader takes is instead:
+    empty, NetCDF-3, HDF5, raw telemetry, or unknown bytes."""
+    _refuse_empty(name, size)
     if head[:4] in NETCDF3_MAGIC:
         kind = NETCDF3_MAGIC[head[:4]]
         raise SOCDataError(
@@ -53,18 +66,6 @@ def detect_format(head: bytes, name: str, size: int) -> Format:
             "this is an HDF5 file (or NetCDF-4, which is HDF5), not CDF or FITS: open it "
             "with xarray.open_dataset(path, engine='h5netcdf') or h5py",
         )
-    if head[:4] in CDF_MAGIC:
-        if len(head) < 8 or size < 8:
-            raise SOCDataError(name, f"the file is truncated: {size} bytes, not even a CDF header")
-        if head[4:8] not in (CDF_UNCOMPRESSED, CDF_COMPRESSED):
-            raise SOCDataError(
-                name,
-                f"corrupted CDF header: the second magic word is 0x{head[4:8].hex()}, "
-                "expected 0x0000FFFF (uncompressed) or 0xCCCC0001 (compressed)",
-            )
-        return "cdf"
-    if head[:9] == FITS_MAGIC:
-        return "fits"
     raw = _raw_telemetry(head, name, size)
     if raw:
         raise SOCDataError(
@@ -76,7 +77,7 @@ def detect_format(head: bytes, name: str, size: int) -> Format:
     raise SOCDataError(
         name,
         "not a CDF file (magic 0xCDF30001, 0xCDF26002 or 0x0000FFFF) nor a FITS file "
-        f"(starts with 'SIMPLE  ='); it starts with {head[:16]!r}",
+        f"(starts with 'SIMPLE  =') nor a known housekeeping table; it starts with {head[:16]!r}",
     )
 
 

@@ -139,7 +139,10 @@ def _copy(
     source: Source, whole: bytes, copies: list[tuple[CDFVariable, np.ndarray, int, int]]
 ) -> None:
     for spec, buf, start, n in copies:
-        buf[start : start + n] = decode_whole(source, spec, whole)
+        place = buf[start : start + n]
+        values = decode_whole(source, spec, whole, out=place)
+        if values is not place:
+            place[...] = values
 
 
 class StagedArray(da.Array):

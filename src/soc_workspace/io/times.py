@@ -21,13 +21,20 @@ _TT2000_FILL = np.iinfo(np.int64).min  # -9223372036854775808, the ISTP fill val
 _TT2000_PAD = _TT2000_FILL + 1  # the CDF library's pad value
 
 
-def cdf_epoch_to_datetime64(values: np.ndarray, cdf_type: int) -> np.ndarray:
-    """Any CDF epoch type to ``datetime64[ns]``; fill and pad values become NaT."""
+def cdf_epoch_to_datetime64(
+    values: np.ndarray, cdf_type: int, *, leap: list[int] | None = None
+) -> np.ndarray:
+    """Any CDF epoch type to ``datetime64[ns]``; fill and pad values become NaT.
+
+    TT2000 records inside a leap second (23:59:60.x UTC, which datetime64 cannot hold) become
+    23:59:59.999999999, so the time index stays monotonic; how many there were is appended to
+    ``leap`` when given.
+    """
     values = np.asarray(values)
     if cdf_type == CDF_TIME_TT2000:
         tt = values.astype(np.int64, copy=False)
         bad = (tt == _TT2000_FILL) | (tt == _TT2000_PAD)
-        out = tt2000_to_datetime64(np.where(bad, 0, tt))
+        out = tt2000_to_datetime64(np.where(bad, 0, tt), leap=leap)
     elif cdf_type == CDF_EPOCH:
         ms = values.astype(np.float64, copy=False)
         # -1e31 is the ISTP fill; 0.0 the pad; anything before 1678 does not fit datetime64[ns].
@@ -44,7 +51,9 @@ def cdf_epoch_to_datetime64(values: np.ndarray, cdf_type: int) -> np.ndarray:
         seconds, picoseconds = pairs[..., 0], pairs[..., 1]
         bad = ~np.isfinite(seconds) | (seconds <= 0) | (seconds < 5.30e10) | (seconds > 7.13e10)
         whole = np.where(bad, _EPOCH_TO_UNIX_S, seconds).astype(np.int64) - _EPOCH_TO_UNIX_S
-        sub = np.round(np.where(bad, 0, picoseconds) / 1e3).astype(np.int64)
+        # Truncated to the nanosecond, as cdflib and pycdfpp do (rounding would carry
+        # 23:59:59.999999999500 into the next day).
+        sub = (np.where(bad, 0, picoseconds) // 1000).astype(np.int64)
         out = (whole * 1_000_000_000 + sub).astype("datetime64[ns]")
     else:
         raise ValueError(f"CDF data type {cdf_type} is not an epoch type")
@@ -73,9 +82,13 @@ _TT_MINUS_TAI_NS = 32_184_000_000
 _LEAP_STARTS, _LEAP_OFFSETS = _leap_table()
 
 
-def tt2000_to_datetime64(tt2000: np.ndarray) -> np.ndarray:
+def tt2000_to_datetime64(tt2000: np.ndarray, *, leap: list[int] | None = None) -> np.ndarray:
     """TT2000 to datetime64[ns] UTC, vectorised; cdflib's own conversion costs 1 ms a call
-    (most of the time to index a small file) and is used before 1972 only."""
+    (most of the time to index a small file) and is used before 1972 only.
+
+    A value inside a leap second becomes 23:59:59.999999999 of that day (not 00:00:00.x of
+    the next, which would break the order of the records); their count goes to ``leap``.
+    """
     tt = np.asarray(tt2000, dtype=np.int64)
     if tt.size == 0:
         return tt.astype("datetime64[ns]")
@@ -83,6 +96,15 @@ def tt2000_to_datetime64(tt2000: np.ndarray) -> np.ndarray:
         return np.asarray(cdflib.cdfepoch.to_datetime(tt), "datetime64[ns]").reshape(tt.shape)
     step = np.searchsorted(_LEAP_STARTS, tt, side="right") - 1
     ns = tt - _TT_MINUS_TAI_NS - _LEAP_OFFSETS[step]
+    # The second before each step is the inserted one: TT2000 in [start - 1 s, start).
+    following = _LEAP_STARTS[np.minimum(step + 1, len(_LEAP_STARTS) - 1)]
+    in_leap = (step + 1 < len(_LEAP_STARTS)) & (tt >= following - 1_000_000_000)
+    if in_leap.any():
+        # 23:59:59.999999999: the label of the step, less the leap second and 1 ns
+        last = following - _TT_MINUS_TAI_NS - _LEAP_OFFSETS[step] - 1_000_000_001
+        ns = np.where(in_leap, last, ns)
+        if leap is not None:
+            leap.append(int(in_leap.sum()))
     return _J2000_UTC_LABEL + ns.astype("timedelta64[ns]")
 
 

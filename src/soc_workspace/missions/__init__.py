@@ -7,7 +7,15 @@
 """
 
 from .filenames import FileInfo, make_filename, parse_filename
-from .keys import BucketInfo, KeyInfo, bucket_for, key_for, parse_bucket, parse_key
+from .keys import (
+    BucketInfo,
+    KeyInfo,
+    archive_key_for,
+    bucket_for,
+    key_for,
+    parse_bucket,
+    parse_key,
+)
 from .registry import HERMES, MISSIONS, PADRE, REACH, Instrument, Mission, get_mission
 
 __all__ = [
@@ -20,6 +28,7 @@ __all__ = [
     "Instrument",
     "KeyInfo",
     "Mission",
+    "archive_key_for",
     "bucket_for",
     "get_mission",
     "key_for",

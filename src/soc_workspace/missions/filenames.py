@@ -106,7 +106,8 @@ def make_filename(
 ) -> str:
     """Make a standard product file name, from a :class:`FileInfo` or from keyword fields.
 
-    ``make_filename(parse_filename(n)) == n`` for every standard product name ``n``.
+    ``make_filename(parse_filename(n)) == n`` for every standard product name ``n`` in the
+    form the pipeline writes (REACH: ``reach_...``, without the mission name).
     Naive times are taken as UTC; sub-second parts are dropped, as the pipeline does.
 
     >>> from datetime import datetime
@@ -139,7 +140,7 @@ def make_filename(
     if time.tzinfo is not None:
         time = time.astimezone(UTC)
     parts = [
-        m.name,
+        m.name if m.names_start_with_mission else "",
         inst.short_name,
         mode or "",
         f"{level}{'test' if test else ''}",
@@ -158,6 +159,11 @@ def _mission_of(base: str) -> Mission | None:
     for m in sorted(MISSIONS.values(), key=lambda m: -len(m.name)):
         if base.startswith(m.name + "_"):
             return m
+    for m in MISSIONS.values():  # names that start with the instrument (REACH)
+        if not m.names_start_with_mission and any(
+            base.startswith(i.short_name + "_") for i in m.instruments
+        ):
+            return m
     return None
 
 
@@ -169,7 +175,8 @@ def _is_standard(base: str) -> bool:
 def _parse_standard(base: str) -> FileInfo:
     m = _mission_of(base)
     assert m is not None
-    stem = base[len(m.name) + 1 : -(len(m.extension) + 1)]
+    prefix = len(m.name) + 1 if base.startswith(m.name + "_") else 0
+    stem = base[prefix : -(len(m.extension) + 1)]
     parts = stem.split("_")
 
     def bad(why: str) -> ValueError:

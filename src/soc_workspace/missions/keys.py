@@ -8,7 +8,9 @@ Current layout (since mid-2025), as the SWxSOC sorting function writes it:
   when the name has none, ``spec`` -> ``spectrum`` and ``hk`` -> ``housekeeping``.
 
 Older data used ``{level}/{YYYY}/{MM}/{file}`` (and ``{level}/{descriptor}/{YYYY}/{MM}/{file}``);
-:func:`parse_key` accepts every one of these.
+:func:`parse_key` accepts every one of these, and REACH's public archive layout
+(:func:`archive_key_for`): ``reach/dosimeter/{level}/all_satellites/{descriptor}/{YYYY}/{file}``
+for all satellites, ``reach/dosimeter/{level}/vid-{id}_nc/{YYYY}/{file}`` for one.
 """
 
 from __future__ import annotations
@@ -82,13 +84,33 @@ def key_for(info: FileInfo, *, name: str | None = None) -> str:
     return f"{info.level}/{descriptor_path(info)}/{date}/{name}"
 
 
+def archive_key_for(info: FileInfo) -> str:
+    """REACH products' path in the public archive, as swxsoc_reach's client searches it
+    (``reach/dosimeter/l1c/all_satellites/prelim/2025/...``; one satellite:
+    ``reach/dosimeter/l1c/vid-136_nc/2019/...``)."""
+    if info.mission != "swxsoc_pipeline" or info.instrument != "reach":
+        raise ValueError(f"{info.name or info}: only REACH products have an archive path")
+    name = info.name or make_filename(info)
+    if info.mode in (None, "all"):
+        folder = f"all_satellites/{info.descriptor or 'prelim'}"
+    else:
+        folder = f"vid-{info.mode}_nc"
+    return f"reach/dosimeter/{info.level}/{folder}/{info.time:%Y}/{name}"
+
+
+_ARCHIVE = re.compile(
+    r"^reach/dosimeter/(?P<level>[a-z0-9]+)/(?:all_satellites/(?P<desc>[A-Za-z0-9-]+)|"
+    r"vid-(?P<vid>\d+)_nc)/(?P<y>\d{4})/(?P<file>[^/]+)$"
+)
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     """What an object key says: the file, and where the layout put it."""
 
     key: str
     file: FileInfo
-    layout: Literal["current", "legacy"]
+    layout: Literal["current", "legacy", "archive"]
     level: str
     descriptor_path: str | None
 
@@ -103,6 +125,16 @@ def parse_key(key: str) -> KeyInfo:
     Raises ``ValueError`` naming the key when neither layout fits, or when the folders disagree
     with the file name (another level, another date).
     """
+    archive = _ARCHIVE.match(key.strip("/"))
+    if archive:
+        info = parse_filename(archive["file"])
+        if (archive["level"], int(archive["y"])) != (info.level, info.time.year):
+            raise ValueError(
+                f"object key {key!r} is under {archive['level']}/{archive['y']} but its file is "
+                f"level {info.level!r} of {info.time:%Y}"
+            )
+        return KeyInfo(key=key, file=info, layout="archive", level=info.level,
+                       descriptor_path=archive["desc"])  # fmt: skip
     parts = key.strip("/").split("/")
     name = parts[-1]
     info = parse_filename(name)
@@ -115,7 +147,7 @@ def parse_key(key: str) -> KeyInfo:
         raise ValueError(f"object key {key!r} does not follow the SOC layout: expected {expected}")
     level = folders[0]
     rest = folders[1:]
-    layout: Literal["current", "legacy"]
+    layout: Literal["current", "legacy", "archive"]
     match = None
     descriptor = None
     for n_desc in (0, 1):

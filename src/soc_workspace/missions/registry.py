@@ -39,6 +39,9 @@ class Mission:
     descriptor_paths: dict[str, str] = field(
         default_factory=lambda: {"spec": "spectrum", "hk": "housekeeping"}
     )
+    # What product names start with: the mission name, or (REACH) the instrument's short name
+    # directly (``reach_all_l1c_prelim_...``); names with the mission name in front are read too.
+    names_start_with_mission: bool = True
 
     @property
     def first_level(self) -> str:
@@ -100,6 +103,9 @@ REACH = Mission(
     extension="cdf",
     levels=("raw", "l1c", "l2", "l3"),
     instruments=(Instrument("reach", "reach", "REACH", "REACH", package="swxsoc_reach"),),
+    # The pipeline's REACH products: reach_{all|<vehicle id>}_l1c_prelim_{day}_v1.0.0.cdf
+    # (sdc_aws_processing_lambda's tests; swxsoc main parses them as swxsoc_pipeline files).
+    names_start_with_mission=False,
 )
 
 MISSIONS: dict[str, Mission] = {m.name: m for m in (HERMES, PADRE, REACH)}
