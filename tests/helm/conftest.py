@@ -1,6 +1,8 @@
 """Set-up shared by the chart tests.
 
-helm/tools is not a package: its scripts are run as files, and imported by these tests.
+helm/tools is not a package: its scripts are run as files, and imported by these tests. This
+folder is a package (so this file does not replace tests/conftest.py, whose names other tests
+import), and its helpers are imported by their plain names too.
 
 KubeSpawner reads the kubeconfig when it is made (``_mock=True`` or not): every test here
 gets one whose server is a loopback port nothing listens on, so no cluster is ever used.
@@ -15,6 +17,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "helm" / "tools"))
+# The chart tests' own helpers (helmchart, netpol, ...) are imported by their plain names.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _KUBECONFIG = Path(tempfile.mkdtemp(prefix="soc-workspace-kubeconfig-")) / "config"
 _KUBECONFIG.write_text(

@@ -1,0 +1,1 @@
+"""The chart tests (a package, so its conftest does not replace tests/conftest.py)."""
