@@ -27,6 +27,8 @@ from moto.moto_server.werkzeug_app import (
 from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from .conditional import SerialObjectWrites
+
 log = logging.getLogger(__name__)
 
 # Credentials the embedded store hands to its clients. moto accepts any signature; these only
@@ -107,6 +109,7 @@ class EmbeddedStore:
             if self.objects_dir is not None:
                 self.objects_dir.mkdir(parents=True, exist_ok=True)
                 app = _WriteThrough(app, self.objects_dir)
+            app = SerialObjectWrites(app)  # If-Match/If-None-Match hold under concurrency
             self._server = make_server(
                 self.host, self.port, app, threaded=True, request_handler=_QuietHandler
             )
