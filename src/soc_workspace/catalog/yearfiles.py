@@ -86,7 +86,8 @@ class YearFile:
             self.file = pq.ParquetFile(pa.BufferReader(data))
         except (pa.ArrowInvalid, OSError) as err:
             raise CatalogError(
-                f"{source} is not a readable parquet index ({err}); rebuild the index"
+                f"{source} is not a readable parquet index ({err}); `soc-workspace catalog build "
+                "--bucket <its bucket>` rebuilds it from the objects"
             ) from None
         meta = self.file.metadata
         n = meta.num_row_groups
