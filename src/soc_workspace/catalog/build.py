@@ -75,7 +75,7 @@ class BuildReport:
         state = (
             f"published generation {self.generation} ({self.years_rewritten} year file(s) written)"
             if self.generation
-            else "already up to date, nothing written"
+            else "already up to date" + ("" if self.repaired else ", nothing written")
         )
         lines = [
             f"{self.bucket}: {self.added} object(s) read, {sum(self.datasets.values())} file(s) in "
@@ -155,7 +155,7 @@ def _build_one(
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
     base = read_snapshot(location)
     if base.damage:
-        log.warning("%s: rebuilding it", base.damage)
+        log.warning("%s: rebuilding it from the objects", base.damage.fault)
     objects = list(scan(location, progress=progress))
     for _attempt in range(_ATTEMPTS):
         datasets, rows, skipped = group_objects(location.bucket, objects)

@@ -134,13 +134,15 @@ def write_cloudcatalog(
     *,
     tables: dict[str, pd.DataFrame] | None = None,
     check: bool = False,
+    before: dict[str, Any] | None = None,
 ) -> list[str]:
     """Write the CloudCatalog files ``names`` and catalog.json of ``manifest`` (version ``token``).
 
     A name that is no file of ``manifest`` is deleted. ``check=True``: first read what is
-    stored and write only what differs; the names found damaged or missing are returned.
-    Then, until the manifest stays at the version these files were written from, write them
-    again from the newer one (see the module's docstring).
+    stored and write only what differs. Returned: the files that were damaged or missing, that
+    is, that did not hold what ``before`` (the manifest they were written from) says. Then,
+    until the manifest stays at the version these files were written from, write them again
+    from the newer one (see the module's docstring).
     """
     location = writer.location
     repaired: list[str] = []
@@ -153,7 +155,7 @@ def write_cloudcatalog(
             stored = location.fs.cat([location.path(n) for n in todo], on_error="return")
             found = {n: stored.get(location.path(n)) for n in todo}
             todo = [n for n in todo if _differs(found[n], wanted[n])]
-            repaired = [n for n in todo if wanted[n] is not None]
+            repaired = _damaged(location, before, {n: found[n] for n in todo})
         for name in todo:
             if wanted[name] is None:
                 writer.delete([name])
@@ -171,6 +173,19 @@ def write_cloudcatalog(
         location.bucket,
     )
     return repaired
+
+
+def _damaged(
+    location: IndexLocation, before: dict[str, Any] | None, found: dict[str, Any]
+) -> list[str]:
+    """Of the ``found`` files (name -> stored bytes or error), those ``before`` says should
+    hold something else: damaged or missing, not merely out of date."""
+    if before is None:
+        return []
+    view = CloudCatalogView(location, before)
+    names = [n for n in found if n in view.names()]
+    view.read_tables(names)
+    return [n for n in names if _differs(found[n], view.content(n))]
 
 
 def _differs(stored: Any, wanted: bytes | None) -> bool:

@@ -206,9 +206,9 @@ def publish(
         if check:  # nothing new: still make every index file whole
             names = stored_names(location) | _cloudcatalog_names(previous)
             result.repaired += write_cloudcatalog(
-                writer, previous, base.token, names, tables=parts, check=True
+                writer, previous, base.token, names, tables=parts, check=True, before=previous
             )
-            result.repaired += _put_if_differs(writer, SKIPPED, skipped_data)
+            result.repaired += _put_if_differs(writer, SKIPPED, skipped_data, previous)
             writer.delete(sorted(_orphans(location, previous)))
         result.files_written = list(writer.written)
         return result  # already up to date
@@ -243,13 +243,15 @@ def publish(
         token = current.token  # our write landed, its answer was lost
     # 3. what is derived from the manifest: the skipped list, the CloudCatalog files.
     if check:
-        result.repaired += _put_if_differs(writer, SKIPPED, skipped_data)
+        result.repaired += _put_if_differs(writer, SKIPPED, skipped_data, previous)
     elif skipped_data is not None and skipped_digest != (previous or {}).get("skipped_digest"):
         writer.put(SKIPPED, skipped_data)
     names = _cloudcatalog_changes(manifest, previous, new_files)
     if check:
         names |= stored_names(location) | _cloudcatalog_names(manifest)
-    result.repaired += write_cloudcatalog(writer, manifest, token, names, tables=parts, check=check)
+    result.repaired += write_cloudcatalog(
+        writer, manifest, token, names, tables=parts, check=check, before=previous
+    )
     # 4. tidy: what generation N-2 named and N-1 no longer does (see the module's docstring).
     doomed = set((previous or {}).get("previous", [])) - parquet_files(previous)
     if check:
@@ -343,8 +345,11 @@ def _modified(info: dict[str, Any]) -> datetime | None:
     return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
-def _put_if_differs(writer: IndexWriter, relative: str, data: bytes | None) -> list[str]:
-    """Write ``relative`` when it does not hold ``data``; [relative] when it did not."""
+def _put_if_differs(
+    writer: IndexWriter, relative: str, data: bytes | None, before: dict[str, Any] | None
+) -> list[str]:
+    """Write the skipped list ``relative`` when it does not hold ``data``; [relative] when it
+    did not hold what the manifest ``before`` recorded either (damaged or missing)."""
     if data is None:
         return []
     location = writer.location
@@ -355,7 +360,9 @@ def _put_if_differs(writer: IndexWriter, relative: str, data: bytes | None) -> l
     if stored == data:
         return []
     writer.put(relative, data)
-    return [relative]
+    recorded = (before or {}).get("skipped_digest")
+    digest = hashlib.sha256(stored).hexdigest()[:16] if stored is not None else None
+    return [relative] if recorded and digest != recorded else []
 
 
 def _skipped_csv(skipped: list[Skipped]) -> bytes:

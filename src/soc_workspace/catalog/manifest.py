@@ -38,7 +38,7 @@ class Snapshot:
 
     manifest: dict[str, Any] | None
     token: str | None
-    damage: str | None = None
+    damage: DamagedManifest | None = None
 
     @property
     def generation(self) -> str | None:
@@ -56,24 +56,32 @@ def read_snapshot(location: IndexLocation) -> Snapshot:
     data, token = found
     try:
         return Snapshot(parse_manifest(data, location.url(MANIFEST), location.bucket), token)
-    except CatalogError as err:
-        return Snapshot(None, token, str(err))
+    except DamagedManifest as err:
+        return Snapshot(None, token, err)
 
 
 def load_manifest(location: IndexLocation) -> dict[str, Any] | None:
     """The current manifest of ``location``, or None when the bucket has no index of ours."""
     snapshot = read_snapshot(location)
     if snapshot.damage:
-        raise CatalogError(snapshot.damage)
+        raise snapshot.damage
     return snapshot.manifest
 
 
+class DamagedManifest(CatalogError):
+    """A manifest that cannot be used; ``fault`` says what is wrong, the message also the cure."""
+
+    def __init__(self, fault: str, hint: str) -> None:
+        super().__init__(f"{fault}; {hint}")
+        self.fault = fault
+
+
 def parse_manifest(data: bytes, source: str, bucket: str | None = None) -> dict[str, Any]:
-    """Parse and check a manifest; a damaged one raises :class:`CatalogError` naming the fault."""
+    """Parse and check a manifest; a damaged one raises :class:`DamagedManifest` naming why."""
     hint = repair_hint(bucket) if bucket else "`soc-workspace catalog build` rebuilds it"
 
-    def damaged(what: str) -> CatalogError:
-        return CatalogError(f"{source} is damaged: {what}; {hint}")
+    def damaged(what: str) -> DamagedManifest:
+        return DamagedManifest(f"{source} is damaged: {what}", hint)
 
     try:
         manifest = json.loads(data)
