@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ import pyarrow as pa
 
 from ..config import Settings, load_settings
 from ..missions import bucket_for, get_mission, parse_key
+from ..store.outage import store_outage
 from .datasets import (
     Skipped,
     StoredObject,
@@ -129,11 +131,25 @@ def build(
     reports = []
     for name in buckets:
         location = locate(name, settings, storage_options)
-        if mission and not location.fs.exists(name):
-            log.info("bucket %s does not exist: nothing to index", name)
-            continue
-        reports.append(_build_one(location, operator, progress, settings, storage_options))
+        with _store_outage(location, settings, storage_options, "building"):
+            if mission and not location.fs.exists(name):
+                log.info("bucket %s does not exist: nothing to index", name)
+                continue
+            reports.append(_build_one(location, operator, progress, settings, storage_options))
     return reports
+
+
+def _store_outage(
+    location: IndexLocation, settings: Settings, options: dict[str, Any] | None, doing: str
+) -> AbstractContextManager[None]:
+    """A store that stops answering becomes a StoreError naming it and what to do."""
+    endpoint = (options or {}).get("endpoint_url") or settings.store.resolved_endpoint_url
+    return store_outage(
+        endpoint,
+        f"{doing} the index of s3://{location.bucket}",
+        "run the command again: an interrupted build or update leaves the index readable, and "
+        "`soc-workspace catalog build` finishes whatever it left undone",
+    )
 
 
 def _writer(
@@ -263,6 +279,14 @@ def update(
     location = locate(bucket, settings, storage_options)
     writer = _writer(location, operator, settings, storage_options)
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
+    with _store_outage(location, settings, storage_options, "updating"):
+        return _update_one(writer, keys, since, progress)
+
+
+def _update_one(
+    writer: IndexWriter, keys: Iterable[str] | None, since: date | str | None, progress: bool
+) -> BuildReport:
+    location = writer.location
     for attempt in range(_ATTEMPTS):
         base = read_snapshot(location)
         if base.damage:
