@@ -5,23 +5,25 @@ from __future__ import annotations
 import json
 import os
 
-import s3fs
-
-from soc_workspace.catalog import clear_cache, search
+from soc_workspace.catalog import clear_cache, locate, search
 
 
 def index_problems(
-    fs: s3fs.S3FileSystem, bucket: str, dataset: str, expected: set[str], start: str, stop: str
+    bucket: str, dataset: str, expected: set[str], start: str, stop: str
 ) -> list[str]:
     """How the index of ``bucket`` fails to list exactly ``expected`` (the s3:// URLs of the
-    ``dataset`` files between ``start`` and ``stop``, every version); [] when it is whole."""
+    ``dataset`` files between ``start`` and ``stop``, every version); [] when it is whole.
+
+    HelioCloud's client is asked too when the index is in the bucket, where it looks.
+    """
     import cloudcatalog
 
     problems = []
+    location = locate(bucket)
     try:
-        manifest = json.loads(fs.cat_file(f"{bucket}/catalog/manifest.json"))
+        manifest = json.loads(location.fs.cat_file(location.path("catalog/manifest.json")))
         named = [y["parquet"] for e in manifest["datasets"].values() for y in e["years"].values()]
-        gone = [p for p in named if not fs.exists(f"{bucket}/{p}")]
+        gone = [p for p in named if not location.fs.exists(location.path(p))]
         if gone:
             return [f"the manifest names {len(gone)} missing file(s): {gone}"]
         clear_cache()
@@ -33,6 +35,8 @@ def index_problems(
             problems.append(
                 f"search: lost {sorted(expected - ours)}, extra {sorted(ours - expected)}"
             )
+    if not location.in_data_bucket:
+        return problems
     try:
         endpoint = os.environ["AWS_ENDPOINT_URL_S3"]
         client = cloudcatalog.CloudCatalog(f"s3://{bucket}", endpoint_url=endpoint)

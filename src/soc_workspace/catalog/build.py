@@ -132,7 +132,7 @@ def build(
     for name in buckets:
         location = locate(name, settings, storage_options)
         with _store_outage(location, settings, storage_options, "building"):
-            if mission and not location.fs.exists(name):
+            if mission and not location.data.exists(name):
                 log.info("bucket %s does not exist: nothing to index", name)
                 continue
             reports.append(_build_one(location, operator, progress, settings, storage_options))

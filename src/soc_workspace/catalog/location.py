@@ -48,6 +48,12 @@ class IndexLocation:
     root: str
     fs: Any  # an fsspec filesystem reaching ``root``
     in_data_bucket: bool
+    data_fs: Any = None  # the filesystem of ``bucket`` when it is not ``fs`` (a local index)
+
+    @property
+    def data(self) -> Any:
+        """The filesystem holding the data bucket (S3), which only build and update list."""
+        return self.data_fs if self.data_fs is not None else self.fs
 
     def url(self, relative: str) -> str:
         return f"{self.root.rstrip('/')}/{relative}"
@@ -77,11 +83,9 @@ def locate(
         fs = _s3(settings, storage_options)
         return IndexLocation(bucket, f"s3://{bucket}", fs, in_data_bucket=True)
     root = f"{base.rstrip('/')}/{bucket}"
-    if root.startswith("s3://"):
-        fs = _s3(settings, storage_options)
-    else:
-        fs, _ = fsspec.core.url_to_fs(root)
-    return IndexLocation(bucket, root, fs, in_data_bucket=False)
+    data = _s3(settings, storage_options)
+    fs = data if root.startswith("s3://") else fsspec.core.url_to_fs(root)[0]
+    return IndexLocation(bucket, root, fs, in_data_bucket=False, data_fs=data)
 
 
 def _s3(settings: Settings, storage_options: dict[str, Any] | None) -> Any:
