@@ -20,6 +20,7 @@ def index_problems(
 
     problems = []
     location = locate(bucket)
+    location.fs.invalidate_cache()  # other processes wrote the index: no cached listings
     try:
         manifest = json.loads(location.fs.cat_file(location.path("catalog/manifest.json")))
         named = [y["parquet"] for e in manifest["datasets"].values() for y in e["years"].values()]

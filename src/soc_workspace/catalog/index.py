@@ -317,6 +317,7 @@ def _orphans(location: IndexLocation, manifest: dict[str, Any]) -> set[str]:
     The one place that lists the index's parquet folder; only ``build`` does it.
     """
     base = location.path(PARQUET_PREFIX)
+    location.fs.invalidate_cache(base)  # other processes write here: no remembered listing
     try:
         found = location.fs.find(base, detail=True)
     except FileNotFoundError:
