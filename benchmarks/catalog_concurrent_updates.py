@@ -4,15 +4,17 @@ In one run on the embedded store (a real `soc-workspace store serve` process): a
 month of 5-minute HERMES EEA files is indexed; then
 
 1. baseline: single `catalog update --keys` processes, one at a time, each adding one new file;
-2. ours: 25 rounds, each uploading two new files of the same dataset and year and starting two
-   `catalog update` processes at once, one per file (so both rewrite the same year file).
+2. ours: 25 rounds, each uploading two new files of the same dataset and year and releasing
+   two `catalog update` processes at once, one per file (so both rewrite the same year file).
+   Each process runs the real command (``soc_workspace.cli.main``) after its imports, on a
+   signal given to both (imports take seconds on a busy machine and would keep them apart).
 
 After every round the index must list exactly the files uploaded so far, through our search
 and through HelioCloud's `cloudcatalog` client, and every file its manifest names must exist
 (tests/catalog_checks.py). Races are counted from the updates' own log ("applying this update
 to it again": a publish that lost the race and was applied again). The last line is one JSON
-object: rounds, rounds that lost something, failed updates, races, and the median wall time of
-a two-update round against one update alone.
+object: rounds, rounds that lost something, failed updates, races, and the median wall time
+(from the signal to both ending) of a two-update round against one update alone.
 
     .venv/bin/python benchmarks/catalog_concurrent_updates.py            # 5-15 minutes on 2 cores
     .venv/bin/python benchmarks/catalog_concurrent_updates.py --rounds 5  # quick
@@ -39,8 +41,21 @@ BUCKET = "hermes-eea"
 DATASET = "hermes_eea_l1"
 MONTH = datetime(2025, 6, 1, tzinfo=UTC)
 SPAN = ("2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
-UPDATE = [sys.executable, "-m", "soc_workspace.cli", "-v", "catalog", "update", "-b", BUCKET, "-q"]
+UPDATE = ["-v", "catalog", "update", "-b", BUCKET, "-q"]
 RETRIED = "applying this update to it again"
+# Each update is the real `soc-workspace` command (cli.main) in a process of its own; the
+# processes import first and start together, as two event consumers on a warm machine would
+# (imports take seconds here, which would otherwise keep them from overlapping at all).
+GATE = """
+import pathlib, sys, time
+import soc_workspace.catalog.cli
+from soc_workspace.cli import main
+ready, go = map(pathlib.Path, sys.argv[1:3])
+ready.touch()
+while not go.exists():
+    time.sleep(0.002)
+main(sys.argv[3:])
+"""
 
 
 def main() -> None:
@@ -72,20 +87,30 @@ def _key(when: datetime) -> str:
 
 
 def _updates(keys: list[str], work: Path) -> tuple[float, list[str], int]:
-    """Start one update per key at once; (wall seconds, failures, races retried)."""
-    procs = []
-    began = time.perf_counter()
+    """Run one update per key, released at once; (wall seconds, failures, races retried)."""
+    go = work / "go"
+    go.unlink(missing_ok=True)
+    procs, ready = [], []
     for i, key in enumerate(keys):
-        listing = work / f"keys-{i}.txt"
+        listing, flag = work / f"keys-{i}.txt", work / f"ready-{i}"
         listing.write_text(key + "\n")
+        flag.unlink(missing_ok=True)
+        ready.append(flag)
+        gate = [sys.executable, "-c", GATE, str(flag), str(go)]
         procs.append(
             subprocess.Popen(
-                [*UPDATE, "--keys", str(listing)],
+                [*gate, *UPDATE, "--keys", str(listing)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
         )
+    while not all(f.exists() for f in ready):
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit(f"an update process ended early: {procs[0].communicate()}")
+        time.sleep(0.01)
+    began = time.perf_counter()
+    go.touch()
     outputs = [p.communicate(timeout=600) for p in procs]
     took = time.perf_counter() - began
     failures = [

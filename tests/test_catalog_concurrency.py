@@ -73,15 +73,18 @@ def store(request, tmp_path, monkeypatch):
         env["SOC_WORKSPACE__CATALOG__URL"] = str(tmp_path / "indexes")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
-    fs.mkdir(BUCKET)
-    fs.pipe({f"{BUCKET}/{eea_key(DAY + timedelta(hours=h))}": b"x" * (h + 1) for h in range(24)})
-    clear_cache()
-    build(BUCKET, progress=False)
-    yield fs
-    clear_cache()
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
+        fs.mkdir(BUCKET)
+        hours = range(24)
+        fs.pipe({f"{BUCKET}/{eea_key(DAY + timedelta(hours=h))}": b"x" * (h + 1) for h in hours})
+        clear_cache()
+        build(BUCKET, progress=False)
+        yield fs
+    finally:
+        clear_cache()
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.mark.integration

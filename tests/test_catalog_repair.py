@@ -108,24 +108,26 @@ def store(tmp_path_factory):
     proc, info = serve_store(tmp / "store")
     endpoint = info["endpoint_url"]
     fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in {
-            "AWS_ENDPOINT_URL_S3": endpoint,
-            "AWS_ACCESS_KEY_ID": "k",
-            "AWS_SECRET_ACCESS_KEY": "s",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
-            "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp / "cache"),
-            "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
-        }.items():
-            mp.setenv(name, value)
-        fs.mkdir(BUCKET)
-        keys = [eea_key(NEW_YEAR + timedelta(hours=h)) for h in range(24)]
-        fs.pipe({f"{BUCKET}/{k}": k.encode() for k in keys})
-        yield fs, {f"s3://{BUCKET}/{k}" for k in keys}
-        clear_cache()
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in {
+                "AWS_ENDPOINT_URL_S3": endpoint,
+                "AWS_ACCESS_KEY_ID": "k",
+                "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
+                "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp / "cache"),
+                "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
+            }.items():
+                mp.setenv(name, value)
+            fs.mkdir(BUCKET)
+            keys = [eea_key(NEW_YEAR + timedelta(hours=h)) for h in range(24)]
+            fs.pipe({f"{BUCKET}/{k}": k.encode() for k in keys})
+            yield fs, {f"s3://{BUCKET}/{k}" for k in keys}
+            clear_cache()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def _whole_index(fs: s3fs.S3FileSystem, expected: set[str]) -> None:
