@@ -176,3 +176,20 @@ def test_one_build_repairs_a_damaged_index(store, damage):
 
     again = build(BUCKET, progress=False)[0]
     assert (again.generation, again.repaired) == (None, []), again.summary()
+
+
+@pytest.mark.integration
+def test_a_damaged_manifest_cannot_make_writers_delete_data(store):
+    """Writers delete the files old manifests name: names outside catalog/parquet/ are damage."""
+    fs, expected = store
+    build(BUCKET, progress=False)
+    data_key = sorted(expected)[0].removeprefix(f"s3://{BUCKET}/")
+    manifest = _manifest(fs)
+    manifest["previous"] = [data_key, "catalog/parquet/../../" + data_key]
+    fs.pipe_file(f"{BUCKET}/catalog/manifest.json", json.dumps(manifest).encode())
+    with pytest.raises(CatalogError, match=r"'previous' is not a list of the index's parquet"):
+        update(BUCKET, [data_key], progress=False)
+    report = build(BUCKET, progress=False)[0]
+    assert report.repaired == ["catalog/manifest.json"]
+    assert fs.exists(f"{BUCKET}/{data_key}")
+    assert _manifest(fs)["previous"] == []

@@ -35,14 +35,8 @@ from .datasets import (
     group_objects,
 )
 from .discover import head_objects, list_newer, scan
-from .errors import repair_hint
-from .index import (
-    CatalogError,
-    ConcurrentUpdate,
-    dataset_from_manifest,
-    publish,
-    read_parquet_table,
-)
+from .errors import CatalogError, ConcurrentUpdate, repair_hint
+from .index import publish, read_parquet_table
 from .location import (
     CATALOG_JSON,
     SKIPPED,
@@ -51,7 +45,7 @@ from .location import (
     check_index_write,
     locate,
 )
-from .manifest import Snapshot, read_snapshot
+from .manifest import Snapshot, dataset_from_manifest, read_snapshot
 
 log = logging.getLogger(__name__)
 

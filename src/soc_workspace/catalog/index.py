@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,38 +35,18 @@ import pyarrow.parquet as pq
 from . import cloudcatalog
 from .cloudcatalog_files import csv_name, info_name, stored_names, write_cloudcatalog
 from .datasets import Dataset, Skipped, to_arrow
-from .errors import CatalogError, CatalogWarning, ConcurrentUpdate
-from .location import MANIFEST, PREFIX, SKIPPED, ChangedMeanwhile, IndexLocation, IndexWriter
+from .errors import ConcurrentUpdate
+from .location import MANIFEST, SKIPPED, ChangedMeanwhile, IndexLocation, IndexWriter
 from .manifest import (
     FORMAT,
     NO_MANIFEST,
+    PARQUET_PREFIX,
     Snapshot,
-    dataset_from_manifest,
-    load_manifest,
     parquet_files,
-    parse_manifest,
     read_snapshot,
     year_digest,
 )
 
-__all__ = [
-    "FORMAT",
-    "CatalogError",
-    "CatalogWarning",
-    "ConcurrentUpdate",
-    "PublishResult",
-    "Snapshot",
-    "dataset_from_manifest",
-    "load_manifest",
-    "parse_manifest",
-    "publish",
-    "read_parquet_table",
-    "read_snapshot",
-]
-
-log = logging.getLogger(__name__)
-
-PARQUET_PREFIX = PREFIX + "parquet/"
 ROW_GROUP_ROWS = 4096  # ~ two weeks of 5-minute files: a day or a month reads one or a few
 # `build` deletes parquet files no manifest names once they are this old: files of a writer
 # that died between writing them and publishing (a live writer publishes within seconds).

@@ -18,9 +18,10 @@ import pandas as pd
 
 from .datasets import Dataset
 from .errors import CatalogError, repair_hint
-from .location import MANIFEST, IndexLocation, read_versioned
+from .location import MANIFEST, PREFIX, IndexLocation, read_versioned
 
 FORMAT = "soc-workspace-catalog/1"
+PARQUET_PREFIX = PREFIX + "parquet/"
 _YEAR_FIELDS = {"parquet": str, "csv": str, "rows": int, "start": str, "stop": str}
 _ENTRY_FIELDS = {"dataset": dict, "start": str, "stop": str, "files": int, "years": dict}
 _DATASET_FIELDS = {f.name for f in fields(Dataset)}
@@ -60,14 +61,6 @@ def read_snapshot(location: IndexLocation) -> Snapshot:
         return Snapshot(None, token, err)
 
 
-def load_manifest(location: IndexLocation) -> dict[str, Any] | None:
-    """The current manifest of ``location``, or None when the bucket has no index of ours."""
-    snapshot = read_snapshot(location)
-    if snapshot.damage:
-        raise snapshot.damage
-    return snapshot.manifest
-
-
 class DamagedManifest(CatalogError):
     """A manifest that cannot be used; ``fault`` says what is wrong, the message also the cure."""
 
@@ -97,9 +90,21 @@ def parse_manifest(data: bytes, source: str, bucket: str | None = None) -> dict[
         fault = _entry_fault(entry)
         if fault:
             raise damaged(f"dataset {ds_id!r}: {fault}")
-    if not isinstance(manifest.get("previous", []), list):
-        raise damaged("'previous' is not a list")
+    previous = manifest.get("previous", [])
+    if not isinstance(previous, list) or not all(_is_parquet_name(p) for p in previous):
+        raise damaged("'previous' is not a list of the index's parquet files")
     return manifest
+
+
+def _is_parquet_name(name: Any) -> bool:
+    """A file the index may write and delete: ``catalog/parquet/<id>/<file>.parquet``.
+
+    Writers delete what manifests name; a damaged one must not make them delete data.
+    """
+    if not isinstance(name, str) or not name.startswith(PARQUET_PREFIX):
+        return False
+    parts = name[len(PARQUET_PREFIX) :].split("/")
+    return len(parts) == 2 and parts[1].endswith(".parquet") and "." not in parts[0]
 
 
 def _entry_fault(entry: Any) -> str | None:
@@ -118,7 +123,14 @@ def _entry_fault(entry: Any) -> str | None:
         fault = _fields_fault(ref, _YEAR_FIELDS) or _times_fault(ref)
         if fault:
             return f"year {year}: {fault}"
-    return _times_fault(entry)
+        if not _is_parquet_name(ref["parquet"]):
+            return f"year {year}: 'parquet' is not a file of the index ({ref['parquet']!r})"
+        if ref["csv"] != f"{PREFIX}{entry['dataset']['id']}_{year}.csv":
+            return f"year {year}: 'csv' is not the dataset's CSV of that year ({ref['csv']!r})"
+    prefixes = entry.get("prefixes", [])
+    if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
+        return "'prefixes' is not a list of folders"
+    return _times_fault(entry) or _times_fault(entry, ("last_start", "modified"), optional=True)
 
 
 def _fields_fault(obj: dict[str, Any], wanted: dict[str, type]) -> str | None:
@@ -130,10 +142,15 @@ def _fields_fault(obj: dict[str, Any], wanted: dict[str, type]) -> str | None:
     return None
 
 
-def _times_fault(obj: dict[str, Any]) -> str | None:
-    for name in ("start", "stop"):
+def _times_fault(
+    obj: dict[str, Any], names: tuple[str, ...] = ("start", "stop"), optional: bool = False
+) -> str | None:
+    for name in names:
+        if optional and obj.get(name) is None:
+            continue
         try:
-            pd.Timestamp(obj[name])
+            if pd.Timestamp(obj[name]) is pd.NaT:
+                raise ValueError
         except (ValueError, TypeError):
             return f"{name!r} is not a time ({obj[name]!r})"
     return None

@@ -27,15 +27,10 @@ from ..config import Settings, load_settings
 from ..missions import MISSIONS
 from . import cloudcatalog
 from .datasets import TABLE_SCHEMA, Dataset
-from .errors import repair_hint
-from .index import (
-    ROW_GROUP_ROWS,
-    CatalogError,
-    CatalogWarning,
-    dataset_from_manifest,
-    parse_manifest,
-)
+from .errors import CatalogError, CatalogWarning, repair_hint
+from .index import ROW_GROUP_ROWS
 from .location import CATALOG_JSON, MANIFEST, IndexLocation, locate
+from .manifest import dataset_from_manifest, parse_manifest
 from .yearfiles import YearFile, to_ms
 
 _MEMORY_BUDGET = 512 * 2**20  # bytes of index kept in memory (parquet + decoded row groups)

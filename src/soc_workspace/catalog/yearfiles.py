@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .datasets import Dataset
-from .index import CatalogError
+from .errors import CatalogError
 
 RESULT_COLUMNS = [
     "dataset",
