@@ -21,6 +21,7 @@ from conftest import serve_store
 
 from soc_workspace.catalog import build, clear_cache, update
 from soc_workspace.missions import key_for, make_filename, parse_filename
+from soc_workspace.store.embedded import store_environment
 
 BUCKET = "hermes-eea"
 DATASET = "hermes_eea_l1"
@@ -61,11 +62,7 @@ def store(request, tmp_path, monkeypatch):
     proc, info = serve_store(tmp_path / "store")
     endpoint = info["endpoint_url"]
     env = {
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": "k",
-        "AWS_SECRET_ACCESS_KEY": "s",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
+        **store_environment(endpoint),
         "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path / "cache"),
         "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
     }

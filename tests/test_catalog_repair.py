@@ -26,6 +26,7 @@ from soc_workspace.catalog.datasets import finish_table
 from soc_workspace.catalog.index import encode_parquet
 from soc_workspace.cli import cli
 from soc_workspace.missions import key_for, make_filename, parse_filename
+from soc_workspace.store.embedded import store_environment
 
 BUCKET = "hermes-eea"
 DATASET = "hermes_eea_l1"
@@ -111,11 +112,7 @@ def store(tmp_path_factory):
     try:
         with pytest.MonkeyPatch.context() as mp:
             for name, value in {
-                "AWS_ENDPOINT_URL_S3": endpoint,
-                "AWS_ACCESS_KEY_ID": "k",
-                "AWS_SECRET_ACCESS_KEY": "s",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
+                **store_environment(endpoint),
                 "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp / "cache"),
                 "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
             }.items():

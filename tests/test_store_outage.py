@@ -17,6 +17,7 @@ import time
 import pytest
 import s3fs
 
+from soc_workspace.store.embedded import store_environment
 from soc_workspace.store.process import serve_in_subprocess
 
 COMMAND = [sys.executable, "-m", "soc_workspace.cli"]
@@ -25,10 +26,7 @@ COMMAND = [sys.executable, "-m", "soc_workspace.cli"]
 def _environment(endpoint: str) -> dict[str, str]:
     return {
         **os.environ,
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint,
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": "k",
-        "AWS_SECRET_ACCESS_KEY": "s",
+        **store_environment(endpoint),
         "SOC_WORKSPACE__STORE__MAX_ATTEMPTS": "2",  # fail within seconds, not tens of them
     }
 
