@@ -104,8 +104,8 @@ def test_two_updates_at_once_lose_nothing(store, caplog):
         f"{ROUNDS - len(failures)} of {ROUNDS} rounds of two concurrent updates lost nothing; "
         f"{retries} publish(es) lost the race and were applied again"
     )
-    assert retries, "the updates never raced: this test proved nothing"
     assert not failures, "\n".join(f"round {r}: {'; '.join(p)}" for r, p in failures.items())
+    assert retries, "the updates never raced: this test proved nothing"
     # Every index file holds what the last manifest says (the CloudCatalog files converged).
     report = build(BUCKET, progress=False)[0]
     assert (report.generation, report.repaired) == (None, []), report.summary()

@@ -21,7 +21,6 @@ from conftest import serve_store
 
 from soc_workspace.catalog import CatalogError, Dataset, build, clear_cache, search, update
 from soc_workspace.catalog.cloudcatalog import csv_bytes
-from soc_workspace.catalog.cloudcatalog_files import year_table
 from soc_workspace.catalog.datasets import finish_table
 from soc_workspace.catalog.index import encode_parquet
 from soc_workspace.cli import cli
@@ -84,6 +83,8 @@ DAMAGE = {
 def test_csv_from_a_parquet_file_is_the_csv_of_its_table():
     """CloudCatalog files are written from tables in memory or from parquet files read back
     (another writer's generation); `build` compares them: both must give the same bytes."""
+    from soc_workspace.catalog.cloudcatalog_files import year_table
+
     t = pd.Timestamp("2025-06-01", tz="UTC")
     rows = pd.DataFrame(
         {
