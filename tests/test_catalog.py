@@ -510,7 +510,8 @@ def test_damaged_index_is_a_clear_error(soc_store, tmp_path, monkeypatch):
 
 @pytest.mark.integration
 def test_publishing_is_atomic_for_readers(soc_store, tmp_path, monkeypatch):
-    """New year files first, then the manifest, then catalog.json; old files stay readable."""
+    """New year files first, then the manifest (conditionally), then the CloudCatalog files
+    made from it, catalog.json last; the previous generation's files stay readable."""
     fs, _ = soc_store
     monkeypatch.setenv(
         "SOC_WORKSPACE__CATALOG__URL", f"s3://soc-workspace-scratch/atomic-{tmp_path.name}"
@@ -521,18 +522,25 @@ def test_publishing_is_atomic_for_readers(soc_store, tmp_path, monkeypatch):
     before = json.loads(location.fs.cat(location.path("catalog/manifest.json")))
     old_files = {y["parquet"] for e in before["datasets"].values() for y in e["years"].values()}
     written: list[str] = []
-    original = IndexWriter.put
+    put, replace = IndexWriter.put, IndexWriter.replace
 
-    def recording(self, relative, data):
+    def recording_put(self, relative, data):
         written.append(relative)
-        return original(self, relative, data)
+        return put(self, relative, data)
 
-    monkeypatch.setattr(IndexWriter, "put", recording)
+    def recording_replace(self, relative, data, token):
+        written.append(relative)
+        return replace(self, relative, data, token)
+
+    monkeypatch.setattr(IndexWriter, "put", recording_put)
+    monkeypatch.setattr(IndexWriter, "replace", recording_replace)
     key = key_for(parse_filename(_name("eea", "l1", DAY + timedelta(hours=3), version="2.0.0")))
     fs.pipe_file(f"hermes-eea/{key}", b"v2")
     update("hermes-eea", [key], progress=False)
     manifest_at = written.index("catalog/manifest.json")
-    assert all(i < manifest_at for i, w in enumerate(written) if w.endswith((".parquet", ".csv")))
+    assert all(i < manifest_at for i, w in enumerate(written) if w.endswith(".parquet"))
+    assert all(i > manifest_at for i, w in enumerate(written) if w.endswith(".csv"))
+    assert any(w.endswith(".csv") for w in written)
     assert written[-1] == "catalog.json"
     for path in old_files:  # a reader holding the previous manifest can still read it
         assert location.fs.exists(location.path(path))

@@ -12,7 +12,7 @@ from .build import BuildReport, build, update
 from .cloudcatalog import IndexFormatWarning
 from .datasets import Dataset, dataset_for
 from .discover import keys_from_text
-from .index import CatalogError, CatalogWarning
+from .errors import CatalogError, CatalogWarning
 from .location import IndexLocation, locate
 from .opening import open_catalog_files
 from .query import RESULT_COLUMNS, list_datasets, search

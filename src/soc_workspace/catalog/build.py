@@ -1,16 +1,22 @@
 """Building and updating indexes: scan a bucket once, then add what is new.
 
 ``build`` lists the whole bucket (the one time anything lists it) and publishes a complete
-index. ``update`` adds objects without a full scan: from a list of keys (the pipeline's upload
-events) or by listing only the date folders from the newest indexed day on; a listed key
-that is indexed but no longer in the bucket (a delete event) leaves the index. Both are
-idempotent: running them again with nothing new writes nothing.
+index; it also repairs: every index file that is damaged or missing (the manifest, a parquet
+file, catalog.json, a yearly CSV) is rewritten from the objects. ``update`` adds objects
+without a full scan: from a list of keys (the pipeline's upload events) or by listing only the
+date folders from the newest indexed day on; a listed key that is indexed but no longer in the
+bucket (a delete event) leaves the index. Both are idempotent: running them again with nothing
+new writes nothing. Both may run while other writers publish: a writer that finds the index
+changed under it reads it again and applies its change anew (see ``index``).
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,6 +26,7 @@ import pyarrow as pa
 
 from ..config import Settings, load_settings
 from ..missions import bucket_for, get_mission, parse_key
+from ..store.outage import store_outage
 from .datasets import (
     Skipped,
     StoredObject,
@@ -28,14 +35,8 @@ from .datasets import (
     group_objects,
 )
 from .discover import head_objects, list_newer, scan
-from .index import (
-    CatalogError,
-    ConcurrentUpdate,
-    dataset_from_manifest,
-    load_manifest,
-    publish,
-    read_parquet_table,
-)
+from .errors import CatalogError, ConcurrentUpdate, repair_hint
+from .index import publish, read_parquet_table
 from .location import (
     CATALOG_JSON,
     SKIPPED,
@@ -44,8 +45,11 @@ from .location import (
     check_index_write,
     locate,
 )
+from .manifest import Snapshot, dataset_from_manifest, read_snapshot
 
 log = logging.getLogger(__name__)
+
+_ATTEMPTS = 10  # publishes tried when other writers keep publishing first
 
 
 @dataclass
@@ -61,17 +65,21 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)  # of those, the ones the index had: dropped
     generation: str | None = None  # None: the index was already up to date
     years_rewritten: int = 0
+    repaired: list[str] = field(default_factory=list)  # damaged or missing index files rewritten
 
     def summary(self) -> str:
         state = (
             f"published generation {self.generation} ({self.years_rewritten} year file(s) written)"
             if self.generation
-            else "already up to date, nothing written"
+            else "already up to date" + ("" if self.repaired else ", nothing written")
         )
         lines = [
             f"{self.bucket}: {self.added} object(s) read, {sum(self.datasets.values())} file(s) in "
             f"{len(self.datasets)} dataset(s); {state}; index at {self.index}"
         ]
+        if self.repaired:
+            lines.append(f"  repaired {len(self.repaired)} damaged or missing index file(s):")
+            lines += [f"    {self.index}/{name}" for name in self.repaired[:10]]
         if self.skipped:
             lines.append(f"  {len(self.skipped)} object(s) skipped (not SOC file names/keys):")
             lines += [f"    {s.key}: {s.reason}" for s in self.skipped[:10]]
@@ -117,11 +125,25 @@ def build(
     reports = []
     for name in buckets:
         location = locate(name, settings, storage_options)
-        if mission and not location.fs.exists(name):
-            log.info("bucket %s does not exist: nothing to index", name)
-            continue
-        reports.append(_build_one(location, operator, progress, settings, storage_options))
+        with _store_outage(location, settings, storage_options, "building"):
+            if mission and not location.data.exists(name):
+                log.info("bucket %s does not exist: nothing to index", name)
+                continue
+            reports.append(_build_one(location, operator, progress, settings, storage_options))
     return reports
+
+
+def _store_outage(
+    location: IndexLocation, settings: Settings, options: dict[str, Any] | None, doing: str
+) -> AbstractContextManager[None]:
+    """A store that stops answering becomes a StoreError naming it and what to do."""
+    endpoint = (options or {}).get("endpoint_url") or settings.store.resolved_endpoint_url
+    return store_outage(
+        endpoint,
+        f"{doing} the index of s3://{location.bucket}",
+        "run the command again: an interrupted build or update leaves the index readable, and "
+        "`soc-workspace catalog build` finishes whatever it left undone",
+    )
 
 
 def _writer(
@@ -141,40 +163,74 @@ def _build_one(
     writer = _writer(location, operator, settings, options)
     # Check the write is allowed before spending a scan on it.
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
-    previous = load_manifest(location)
+    base = read_snapshot(location)
+    if base.damage:
+        log.warning("%s: rebuilding it from the objects", base.damage.fault)
     objects = list(scan(location, progress=progress))
-    datasets, rows, skipped = group_objects(location.bucket, objects)
-    tables = {d: finish_table(r) for d, r in rows.items()}
+    for _attempt in range(_ATTEMPTS):
+        datasets, rows, skipped = group_objects(location.bucket, objects)
+        tables = {d: finish_table(r) for d, r in rows.items()}
+        try:
+            result = publish(
+                writer,
+                datasets,
+                tables,
+                base,
+                complete=True,
+                skipped=skipped,
+                prefixes=_prefixes(objects),
+                check=True,
+            )
+        except ConcurrentUpdate as err:
+            log.info("%s; looking up what the other writer changed", err)
+            base = read_snapshot(location)
+            objects = _with_changes_since_scan(location, objects, tables, base, progress)
+            continue
+        return BuildReport(
+            bucket=location.bucket,
+            index=location.root,
+            datasets={d: len(t) for d, t in tables.items()},
+            added=len(objects),
+            skipped=skipped,
+            generation=result.generation,
+            years_rewritten=result.years_rewritten,
+            repaired=result.repaired,
+        )
+    raise CatalogError(f"{location.root} kept changing during the build; try again")
+
+
+def _with_changes_since_scan(
+    location: IndexLocation,
+    objects: list[StoredObject],
+    tables: dict[str, pd.DataFrame],
+    current: Snapshot,
+    progress: bool,
+) -> list[StoredObject]:
+    """The scanned objects, corrected by what another writer published during the scan.
+
+    Keys the index now holds that the scan did not see (uploaded since), and scanned keys it
+    no longer holds (deleted since), are looked up again; the rest of the scan stands.
+    """
+    if current.manifest is None:
+        return objects
     try:
-        result = publish(
-            writer,
-            datasets,
-            tables,
-            previous,
-            complete=True,
-            skipped=skipped,
-            prefixes=_prefixes(objects),
-        )
-    except ConcurrentUpdate:
-        log.warning("%s was updated during the scan; publishing the scan over it", location.root)
-        result = publish(
-            writer,
-            datasets,
-            tables,
-            load_manifest(location),
-            complete=True,
-            skipped=skipped,
-            prefixes=_prefixes(objects),
-        )
-    return BuildReport(
-        bucket=location.bucket,
-        index=location.root,
-        datasets={d: len(t) for d, t in tables.items()},
-        added=len(objects),
-        skipped=skipped,
-        generation=result.generation,
-        years_rewritten=result.years_rewritten,
-    )
+        indexed = {
+            url
+            for ds_id in current.manifest["datasets"]
+            for url in _load_rows(location, current.manifest, ds_id)["url"]
+        }
+    except CatalogError:
+        return objects  # the new index is damaged: the scan replaces it whole
+    scanned = {url for table in tables.values() for url in table["url"]}
+    prefix = f"s3://{location.bucket}/"
+    differing = sorted(u[len(prefix) :] for u in scanned ^ indexed if u.startswith(prefix))
+    if not differing:
+        return objects
+    found, missing = head_objects(location, differing, progress=progress)
+    gone = set(missing)
+    by_key = {obj.key: obj for obj in objects if obj.key not in gone}
+    by_key.update({obj.key: obj for obj in found})
+    return list(by_key.values())
 
 
 def _prefixes(objects: Iterable[StoredObject]) -> dict[str, list[str]]:
@@ -217,8 +273,19 @@ def update(
     location = locate(bucket, settings, storage_options)
     writer = _writer(location, operator, settings, storage_options)
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)
-    for _attempt in range(3):
-        previous = load_manifest(location)
+    with _store_outage(location, settings, storage_options, "updating"):
+        return _update_one(writer, keys, since, progress)
+
+
+def _update_one(
+    writer: IndexWriter, keys: Iterable[str] | None, since: date | str | None, progress: bool
+) -> BuildReport:
+    location = writer.location
+    for attempt in range(_ATTEMPTS):
+        base = read_snapshot(location)
+        if base.damage:
+            raise CatalogError(f"cannot update: {base.damage}")
+        previous = base.manifest
         if previous is None:
             raise CatalogError(
                 f"no index at {location.root} to update: build one first with "
@@ -249,13 +316,14 @@ def update(
                 writer,
                 dict(datasets),
                 tables,
-                previous,
+                base,
                 complete=False,
                 skipped=all_skipped,
                 prefixes=prefixes,
             )
         except ConcurrentUpdate as err:
-            log.info("%s; merging again", err)
+            log.info("%s; applying this update to it again", err)
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # let the winner finish
             continue
         counts = {
             d: (len(tables[d]) if d in tables else e["files"])
@@ -287,10 +355,16 @@ def _load_rows(location: IndexLocation, manifest: dict[str, Any], ds_id: str) ->
         blobs = location.fs.cat(paths)
     except FileNotFoundError as err:
         raise CatalogError(
-            f"the index at {location.root} names files that are gone ({err}); rebuild it with "
-            f"`soc-workspace catalog build --bucket {location.bucket}`"
+            f"the index at {location.root} names files that are gone ({err}); "
+            f"{repair_hint(location.bucket)}"
         ) from err
-    tables = [read_parquet_table(blobs[p]) for p in paths]
+    try:
+        tables = [read_parquet_table(blobs[p]) for p in paths]
+    except (pa.ArrowInvalid, OSError) as err:
+        raise CatalogError(
+            f"the index at {location.root} names a damaged parquet file ({err}); "
+            f"{repair_hint(location.bucket)}"
+        ) from err
     frame = pa.concat_tables(tables).to_pandas()
     return frame[["start", "url", "filesize", "version", "etag", "modified"]]
 

@@ -34,7 +34,7 @@ _TWO = re.compile(r"^\d{2}$")
 
 def scan(location: IndexLocation, *, progress: bool = True) -> Iterator[StoredObject]:
     """Every data object of the bucket (index files excluded), folder by folder."""
-    fs, bucket = location.fs, location.bucket
+    fs, bucket = location.data, location.bucket
     _forget_listings(fs, bucket)
     top = fs.ls(bucket, detail=True)
     folders = sorted(e["name"] for e in top if e["type"] == "directory")
@@ -88,7 +88,7 @@ def head_objects(
     location: IndexLocation, keys: list[str], *, progress: bool = True
 ) -> tuple[list[StoredObject], list[str]]:
     """Look up each key (HEAD): the objects found, and the keys that are not in the bucket."""
-    fs, bucket = location.fs, location.bucket
+    fs, bucket = location.data, location.bucket
     wanted = []
     missing = []
     for raw in dict.fromkeys(k for k in keys if k.strip()):
@@ -154,7 +154,7 @@ def list_newer(
     Lists folder names level by level (a few small listings) and then only the day (or, in the
     legacy layout, month) folders from that day on; never the whole bucket.
     """
-    fs, bucket = location.fs, location.bucket
+    fs, bucket = location.data, location.bucket
     _forget_listings(fs, bucket)
     newest: dict[str, date] = {}
     for entry in manifest["datasets"].values():
@@ -172,7 +172,7 @@ def list_newer(
 
 def _date_roots(location: IndexLocation) -> Iterator[str]:
     """``level/`` and ``level/descriptor/`` folders whose children are years."""
-    fs, bucket = location.fs, location.bucket
+    fs, bucket = location.data, location.bucket
     levels = {lvl for m in MISSIONS.values() for lvl in m.levels}
     for entry in fs.ls(bucket, detail=True):
         name = entry["name"].rsplit("/", 1)[-1]

@@ -1,10 +1,21 @@
-"""Publishing an index: yearly files first, then the manifest and ``catalog.json`` that name them.
+"""Publishing an index: new parquet files, then the manifest, then the CloudCatalog files.
 
 Our readers follow ``catalog/manifest.json``. It names, per dataset and year, an immutable
-parquet file whose name carries a hash of its content, so a reader that has the manifest reads
-exactly that generation. A new generation writes its new parquet files first and the manifest
-last (one PUT, which S3 applies at once): no reader ever sees half an index. Files of the
-generation before stay until the next publish, for readers still holding its manifest.
+parquet file, so a reader that has the manifest reads exactly that generation. A new
+generation writes its new parquet files first, under names no other writer uses (the hash of
+the content and a random tag of this attempt), then the manifest: one PUT, which S3 applies at
+once, so no reader ever sees half an index.
+
+Writers may run at once (two `catalog update`s fed by upload events). The manifest is written
+only over the version the writer read (a conditional PUT: ``If-Match`` its ETag, or
+``If-None-Match: *`` when there was none). The loser is told (:class:`ConcurrentUpdate`),
+deletes the files only it wrote and tries again from the new manifest (``build.update``).
+Clean-up never lists and guesses: after publishing generation N it deletes the files that
+generation N-2 named and N-1 no longer did. A file leaves the chain of manifests only once
+(new files always get new names, kept files are only ever taken from the manifest a writer
+published over), so no published or future manifest can name what is deleted; readers holding
+generation N-1 still find its files. The CloudCatalog files are derived from the manifest and
+written after it (``cloudcatalog_files``).
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ import io
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,29 +33,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import cloudcatalog
+from .cloudcatalog_files import csv_name, info_name, stored_names, write_cloudcatalog
 from .datasets import Dataset, Skipped, to_arrow
-from .location import CATALOG_JSON, MANIFEST, PREFIX, SKIPPED, IndexLocation, IndexWriter
+from .errors import ConcurrentUpdate
+from .location import MANIFEST, SKIPPED, ChangedMeanwhile, IndexLocation, IndexWriter
+from .manifest import (
+    FORMAT,
+    NO_MANIFEST,
+    PARQUET_PREFIX,
+    Snapshot,
+    parquet_files,
+    read_snapshot,
+    year_digest,
+)
 
-FORMAT = "soc-workspace-catalog/1"
-PARQUET_PREFIX = PREFIX + "parquet/"
-_DELTA_COLUMNS = ("start", "stop", "modified", "filesize")
 ROW_GROUP_ROWS = 4096  # ~ two weeks of 5-minute files: a day or a month reads one or a few
-
-
-class CatalogError(RuntimeError):
-    """An index is missing, damaged or cannot be read; the message says which and what to do."""
-
-
-class CatalogWarning(UserWarning):
-    """Part of a search could not be answered (a bucket without an index, ...)."""
-
-
-def csv_name(dataset_id: str, year: int) -> str:
-    return f"{PREFIX}{dataset_id}_{year}.csv"
-
-
-def info_name(dataset_id: str) -> str:
-    return f"{PREFIX}{dataset_id}.json"
+# `build` deletes parquet files no manifest names once they are this old: files of a writer
+# that died between writing them and publishing (a live writer publishes within seconds).
+ORPHAN_AGE = timedelta(hours=1)
 
 
 def encode_parquet(table: pd.DataFrame) -> bytes:
@@ -67,101 +73,89 @@ def encode_parquet(table: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def load_manifest(location: IndexLocation) -> dict[str, Any] | None:
-    """The current manifest of ``location``, or None when the bucket has no index of ours."""
-    try:
-        data = location.fs.cat_file(location.path(MANIFEST))
-    except FileNotFoundError:
-        return None
-    return parse_manifest(data, location.url(MANIFEST))
-
-
-def parse_manifest(data: bytes, source: str) -> dict[str, Any]:
-    try:
-        manifest = json.loads(data)
-    except ValueError as err:
-        raise CatalogError(f"{source} is not valid JSON ({err}); rebuild the index") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CatalogError(
-            f"{source} is not a soc-workspace catalog manifest (expected format {FORMAT!r}); "
-            "rebuild the index with `soc-workspace catalog build`"
-        )
-    return manifest
-
-
-def dataset_from_manifest(entry: dict[str, Any]) -> Dataset:
-    return Dataset(**entry["dataset"])
-
-
 @dataclass
 class PublishResult:
     """What one publish changed."""
 
-    generation: str | None  # None: nothing changed, nothing written
+    generation: str | None  # None: nothing published (already up to date)
     files_written: list[str] = field(default_factory=list)
     years_rewritten: int = 0
     years_unchanged: int = 0
-
-
-class ConcurrentUpdate(CatalogError):
-    """Another writer published a generation while this one was being prepared."""
+    repaired: list[str] = field(default_factory=list)  # index files found damaged, rewritten
 
 
 def publish(
     writer: IndexWriter,
     datasets: dict[str, Dataset],
     tables: dict[str, pd.DataFrame],
-    previous: dict[str, Any] | None,
+    base: Snapshot | None,
     *,
     complete: bool,
     skipped: list[Skipped] | None = None,
     prefixes: dict[str, list[str]] | None = None,
+    check: bool = False,
 ) -> PublishResult:
-    """Write the index of ``tables`` (finished file tables per dataset) as a new generation.
+    """Write the index of ``tables`` (finished file tables per dataset) over ``base``.
 
-    ``complete=True`` (a full scan): datasets absent from ``tables`` are dropped. Otherwise (an
-    update) they keep their entries of ``previous``; a dataset given an empty table is
-    dropped. Years whose content did not change keep their files; when nothing changed nothing
-    is written, so a repeated update is a no-op.
-    ``skipped=None`` keeps the previous count. Raises :class:`ConcurrentUpdate`, having written
-    only unreferenced files, when the manifest changed since ``previous`` was read.
+    ``base`` is the manifest as the caller read it (None: there is none). ``complete=True`` (a
+    full scan): datasets absent from ``tables`` are dropped. Otherwise (an update) they keep
+    their entries of ``base``; a dataset given an empty table is dropped. Years whose content
+    did not change keep their files; when nothing changed nothing is written, so a repeated
+    update is a no-op. ``skipped=None`` keeps the previous count.
+    ``check=True`` (``build``): also read the stored index files and rewrite every one that
+    is damaged or missing, including the CloudCatalog files; ``repaired`` lists them.
+    Raises :class:`ConcurrentUpdate`, having deleted what it wrote, when another writer
+    published since ``base`` was read.
     """
+    base = base or NO_MANIFEST
     location = writer.location
+    previous = base.manifest
     old = (previous or {}).get("datasets", {})
     now = datetime.now(UTC)
-    entries: dict[str, Any] = {}
+    tag = uuid.uuid4().hex[:8]  # this attempt's files: no other writer makes these names
+    intact = _intact_files(location, previous) if check else None
     result = PublishResult(generation=None)
-    pending: list[tuple[str, bytes]] = []
+    if base.damage:
+        result.repaired.append(MANIFEST)
+    new_files: dict[str, bytes] = {}
+    parts: dict[str, pd.DataFrame] = {}  # parquet name -> its year's table (for the CSVs)
+    entries: dict[str, Any] = {}
     for ds_id in sorted(tables):
         table = tables[ds_id]
         if table.empty:
             continue
-        dataset = datasets[ds_id]
         years: dict[str, Any] = {}
         old_years = old.get(ds_id, {}).get("years", {})
         for year, part in table.groupby(table["start"].dt.year, sort=True):
             part = part.reset_index(drop=True)
             data = encode_parquet(part)
             digest = hashlib.sha256(data).hexdigest()[:16]
-            parquet = f"{PARQUET_PREFIX}{ds_id}/{ds_id}_{year}-{digest}.parquet"
+            kept = old_years.get(str(year))
+            reuse = kept is not None and year_digest(kept) == digest
+            if reuse and intact is not None and kept["parquet"] not in intact:
+                result.repaired.append(kept["parquet"])  # named, but gone or damaged
+                reuse = False
+            if reuse:
+                parquet = kept["parquet"]
+                result.years_unchanged += 1
+            else:
+                parquet = f"{PARQUET_PREFIX}{ds_id}/{ds_id}_{year}-{digest}-{tag}.parquet"
+                new_files[parquet] = data
+                result.years_rewritten += 1
+            parts[parquet] = part
             years[str(year)] = {
                 "parquet": parquet,
+                "digest": digest,
                 "csv": csv_name(ds_id, int(year)),
                 "rows": len(part),
                 "latest_rows": int(part["latest"].sum()),
                 "start": cloudcatalog.isotime(part["start"].iloc[0]),
                 "stop": cloudcatalog.isotime(part["stop"].max()),
             }
-            if old_years.get(str(year), {}).get("parquet") == parquet:
-                result.years_unchanged += 1
-                continue
-            result.years_rewritten += 1
-            pending.append((parquet, data))
-            pending.append((csv_name(ds_id, int(year)), cloudcatalog.csv_bytes(part, dataset)))
-        unchanged = not any(p.startswith(f"{PARQUET_PREFIX}{ds_id}/") for p, _ in pending)
+        unchanged = all(y["parquet"] not in new_files for y in years.values())
         modified = old.get(ds_id, {}).get("modified") if unchanged else None
         entries[ds_id] = {
-            "dataset": dataset.to_dict(),
+            "dataset": datasets[ds_id].to_dict(),
             "start": cloudcatalog.isotime(table["start"].iloc[0]),
             "stop": cloudcatalog.isotime(table["stop"].max()),
             "files": len(table),
@@ -171,35 +165,35 @@ def publish(
             "prefixes": sorted((prefixes or {}).get(ds_id, old.get(ds_id, {}).get("prefixes", []))),
             "years": years,
         }
-        if ds_id not in old:
-            pending.append((info_name(ds_id), cloudcatalog.info_bytes(dataset)))
-
     if not complete:
         for ds_id, entry in old.items():
-            if ds_id in tables:
-                continue  # given anew (an empty table: every file of it was deleted)
-            entries.setdefault(ds_id, entry)
-            datasets.setdefault(ds_id, dataset_from_manifest(entry))
-    skipped_count = (previous or {}).get("skipped", 0) if skipped is None else len(skipped)
+            if ds_id not in tables:  # given anew (an empty table: every file of it was deleted)
+                entries.setdefault(ds_id, entry)
     skipped_data = None if skipped is None else _skipped_csv(skipped)
     skipped_digest = (
         (previous or {}).get("skipped_digest")
         if skipped_data is None
         else hashlib.sha256(skipped_data).hexdigest()[:16]
     )
-    same_datasets = set(entries) == set(old) and all(
-        entries[d]["years"] == old[d].get("years")
-        and entries[d]["prefixes"] == old[d].get("prefixes")
-        for d in entries
+    same = (
+        previous is not None
+        and not new_files
+        and _same_entries(entries, old)
+        and skipped_digest == previous.get("skipped_digest")
     )
-    same_skipped = skipped_digest == (previous or {}).get("skipped_digest")
-    if previous is not None and not pending and same_datasets and same_skipped:
+    if same:
+        if check:  # nothing new: still make every index file whole
+            names = stored_names(location) | _cloudcatalog_names(previous)
+            result.repaired += write_cloudcatalog(
+                writer, previous, base.token, names, tables=parts, check=True, before=previous
+            )
+            result.repaired += _put_if_differs(writer, SKIPPED, skipped_data, previous)
+            writer.delete(sorted(_orphans(location, previous)))
+        result.files_written = list(writer.written)
         return result  # already up to date
 
-    for relative, data in pending:  # 1. the yearly files (new names or whole replacements)
+    for relative, data in new_files.items():  # 1. the new year files, under new names
         writer.put(relative, data)
-    if skipped_data is not None and not same_skipped:
-        writer.put(SKIPPED, skipped_data)
     generation = f"{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
     manifest = {
         "format": FORMAT,
@@ -208,61 +202,147 @@ def publish(
         "bucket": location.bucket,
         "index": location.root,
         "files": sum(e["files"] for e in entries.values()),
-        "skipped": skipped_count,
+        "skipped": (previous or {}).get("skipped", 0) if skipped is None else len(skipped),
         "skipped_digest": skipped_digest,
         "datasets": entries,
-        "previous": sorted(_parquet_files(previous)),
+        "previous": sorted(parquet_files(previous)),
     }
-    current = load_manifest(location)
-    if (current or {}).get("generation") != (previous or {}).get("generation"):
-        raise ConcurrentUpdate(
-            f"{location.url(MANIFEST)} changed while this index was prepared (generation "
-            f"{(current or {}).get('generation')}); nothing was published"
-        )
-    # 2. the manifest: from here on our readers see the new generation, whole.
-    writer.put(MANIFEST, json.dumps(manifest, indent=1).encode())
-    # 3. catalog.json for CloudCatalog readers (its CSV files were written in step 1).
-    cc_entries = [
-        cloudcatalog.catalog_entry(
-            datasets[d], location.index_url, e["start"], e["stop"], pd.Timestamp(e["modified"])
-        )
-        for d, e in entries.items()
-    ]
-    writer.put(
-        CATALOG_JSON, cloudcatalog.catalog_json(location.bucket, location.index_url, cc_entries)
+    # 2. the manifest, only over the version we read: from here on readers see the new
+    # generation, whole.
+    try:
+        token = writer.replace(MANIFEST, json.dumps(manifest, indent=1).encode(), base.token)
+    except ChangedMeanwhile:
+        current = read_snapshot(location)
+        if current.generation != generation:
+            writer.delete(sorted(set(new_files) - parquet_files(current.manifest)))
+            raise ConcurrentUpdate(
+                f"{location.url(MANIFEST)} changed while this index was prepared (now "
+                f"generation {current.generation}); nothing was published"
+            ) from None
+        token = current.token  # our write landed, its answer was lost
+    # 3. what is derived from the manifest: the skipped list, the CloudCatalog files.
+    if check:
+        result.repaired += _put_if_differs(writer, SKIPPED, skipped_data, previous)
+    elif skipped_data is not None and skipped_digest != (previous or {}).get("skipped_digest"):
+        writer.put(SKIPPED, skipped_data)
+    names = _cloudcatalog_changes(manifest, previous, new_files)
+    if check:
+        names |= stored_names(location) | _cloudcatalog_names(manifest)
+    result.repaired += write_cloudcatalog(
+        writer, manifest, token, names, tables=parts, check=check, before=previous
     )
-    # 4. tidy: CSVs of years that no longer exist, parquet files two generations old.
-    keep_csv = {y["csv"] for e in entries.values() for y in e["years"].values()}
-    stale_csv = [
-        y["csv"]
-        for e in old.values()
-        for y in e.get("years", {}).values()
-        if y["csv"] not in keep_csv
-    ] + [info_name(d) for d in old if d not in entries]
-    keep = _parquet_files(manifest) | set(manifest["previous"])
-    writer.delete(sorted(set(stale_csv)) + sorted(_listed_parquet(location) - keep))
+    # 4. tidy: what generation N-2 named and N-1 no longer does (see the module's docstring).
+    doomed = set((previous or {}).get("previous", [])) - parquet_files(previous)
+    if check:
+        doomed |= _orphans(location, manifest)
+    writer.delete(sorted(doomed - parquet_files(manifest)))
     result.generation = generation
     result.files_written = list(writer.written)
     return result
 
 
-def _parquet_files(manifest: dict[str, Any] | None) -> set[str]:
-    if not manifest:
+def _same_entries(entries: dict[str, Any], old: dict[str, Any]) -> bool:
+    return set(entries) == set(old) and all(
+        entries[d]["years"] == old[d].get("years")
+        and entries[d]["prefixes"] == old[d].get("prefixes")
+        for d in entries
+    )
+
+
+def _cloudcatalog_names(manifest: dict[str, Any]) -> set[str]:
+    names = {info_name(d) for d in manifest["datasets"]}
+    return names | {y["csv"] for e in manifest["datasets"].values() for y in e["years"].values()}
+
+
+def _cloudcatalog_changes(
+    manifest: dict[str, Any], previous: dict[str, Any] | None, new_files: dict[str, bytes]
+) -> set[str]:
+    """The CloudCatalog files that differ between ``previous`` and ``manifest``."""
+    changed = {
+        y["csv"]
+        for e in manifest["datasets"].values()
+        for y in e["years"].values()
+        if y["parquet"] in new_files
+    }
+    if previous is None:
+        return _cloudcatalog_names(manifest)
+    stale = _cloudcatalog_names(previous) - _cloudcatalog_names(manifest)
+    added = {info_name(d) for d in manifest["datasets"] if d not in previous["datasets"]}
+    return changed | stale | added
+
+
+def _intact_files(location: IndexLocation, manifest: dict[str, Any] | None) -> set[str]:
+    """The parquet files of ``manifest`` that are there and hold what their digest says."""
+    named = sorted(parquet_files(manifest))
+    if not named:
         return set()
+    found = location.fs.cat([location.path(p) for p in named], on_error="return")
+    by_name = {p: found.get(location.path(p)) for p in named}
+    digests = {
+        y["parquet"]: year_digest(y)
+        for e in (manifest or {})["datasets"].values()
+        for y in e["years"].values()
+    }
     return {
-        y["parquet"] for e in manifest.get("datasets", {}).values() for y in e["years"].values()
+        p
+        for p, data in by_name.items()
+        if isinstance(data, bytes) and hashlib.sha256(data).hexdigest()[:16] == digests[p]
     }
 
 
-def _listed_parquet(location: IndexLocation) -> set[str]:
-    """Parquet files present under the index (a listing of the index prefix, not of data)."""
+def _orphans(location: IndexLocation, manifest: dict[str, Any]) -> set[str]:
+    """Parquet files no manifest names, written over ``ORPHAN_AGE`` ago (a dead writer's).
+
+    The one place that lists the index's parquet folder; only ``build`` does it.
+    """
     base = location.path(PARQUET_PREFIX)
+    location.fs.invalidate_cache(base)  # other processes write here: no remembered listing
     try:
-        found = location.fs.find(base)
+        found = location.fs.find(base, detail=True)
     except FileNotFoundError:
         return set()
     root = location.fs._strip_protocol(location.root).rstrip("/") + "/"
-    return {p[len(root) :] for p in found if p.endswith(".parquet") and p.startswith(root)}
+    keep = parquet_files(manifest) | set(manifest.get("previous", []))
+    cutoff = datetime.now(UTC) - ORPHAN_AGE
+    doomed = set()
+    for path, info in found.items():
+        relative = path[len(root) :] if path.startswith(root) else None
+        if not relative or not relative.endswith(".parquet") or relative in keep:
+            continue
+        modified = _modified(info)
+        if modified is not None and modified < cutoff:
+            doomed.add(relative)
+    return doomed
+
+
+def _modified(info: dict[str, Any]) -> datetime | None:
+    value = info.get("LastModified") or info.get("mtime") or info.get("created")
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+def _put_if_differs(
+    writer: IndexWriter, relative: str, data: bytes | None, before: dict[str, Any] | None
+) -> list[str]:
+    """Write the skipped list ``relative`` when it does not hold ``data``; [relative] when it
+    did not hold what the manifest ``before`` recorded either (damaged or missing)."""
+    if data is None:
+        return []
+    location = writer.location
+    try:
+        stored = location.fs.cat_file(location.path(relative))
+    except FileNotFoundError:
+        stored = None
+    if stored == data:
+        return []
+    writer.put(relative, data)
+    recorded = (before or {}).get("skipped_digest")
+    digest = hashlib.sha256(stored).hexdigest()[:16] if stored is not None else None
+    return [relative] if recorded and digest != recorded else []
 
 
 def _skipped_csv(skipped: list[Skipped]) -> bytes:

@@ -15,6 +15,9 @@ With ``catalog.url = "s3://C"`` (or a local folder) the same tree lives under ``
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import ipaddress
 import os
 import uuid
@@ -45,6 +48,12 @@ class IndexLocation:
     root: str
     fs: Any  # an fsspec filesystem reaching ``root``
     in_data_bucket: bool
+    data_fs: Any = None  # the filesystem of ``bucket`` when it is not ``fs`` (a local index)
+
+    @property
+    def data(self) -> Any:
+        """The filesystem holding the data bucket (S3), which only build and update list."""
+        return self.data_fs if self.data_fs is not None else self.fs
 
     def url(self, relative: str) -> str:
         return f"{self.root.rstrip('/')}/{relative}"
@@ -74,11 +83,9 @@ def locate(
         fs = _s3(settings, storage_options)
         return IndexLocation(bucket, f"s3://{bucket}", fs, in_data_bucket=True)
     root = f"{base.rstrip('/')}/{bucket}"
-    if root.startswith("s3://"):
-        fs = _s3(settings, storage_options)
-    else:
-        fs, _ = fsspec.core.url_to_fs(root)
-    return IndexLocation(bucket, root, fs, in_data_bucket=False)
+    data = _s3(settings, storage_options)
+    fs = data if root.startswith("s3://") else fsspec.core.url_to_fs(root)[0]
+    return IndexLocation(bucket, root, fs, in_data_bucket=False, data_fs=data)
 
 
 def _s3(settings: Settings, storage_options: dict[str, Any] | None) -> Any:
@@ -130,6 +137,42 @@ def _bucket(url: str) -> str:
     return url.removeprefix("s3://").split("/", 1)[0]
 
 
+class ChangedMeanwhile(Exception):
+    """A conditional write found the file changed (or created, or gone) since it was read."""
+
+
+def read_versioned(location: IndexLocation, relative: str) -> tuple[bytes, str] | None:
+    """A file of the index and its version token (None when absent), read in one request.
+
+    The token is what :meth:`IndexWriter.replace` compares: the S3 ETag, or on a local folder
+    the SHA-256 of the content.
+    """
+    fs = location.fs
+    path = location.path(relative)
+    try:
+        if _is_s3(fs):
+            return _get_with_etag(fs, path)
+        data = fs.cat_file(path)
+    except FileNotFoundError:
+        return None
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _get_with_etag(fs: Any, path: str) -> tuple[bytes, str]:
+    from fsspec.asyn import sync
+
+    bucket, key, _ = fs.split_path(path)
+
+    async def get() -> tuple[bytes, str]:
+        response = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+        try:
+            return await response["Body"].read(), response["ETag"]
+        finally:
+            response["Body"].close()
+
+    return sync(fs.loop, get)
+
+
 class IndexWriter:
     """Writes the files of one index, each whole: a reader sees the old file or the new one.
 
@@ -160,15 +203,74 @@ class IndexWriter:
         self.written.append(url)
         return url
 
+    def replace(self, relative: str, data: bytes, token: str | None) -> str:
+        """Write ``relative`` only if it is still the version ``token`` (None: only if absent).
+
+        Returns the new token; raises :class:`ChangedMeanwhile` when another writer got there
+        first. On S3 this is a conditional PUT (``If-Match: <etag>``, ``If-None-Match: *``),
+        which S3 applies atomically (the embedded store too: ``store.conditional``). On a local
+        folder the check and the rename run under an exclusive ``flock`` on a lock file beside
+        the target. Other filesystems have no atomic check: there the check and the write are
+        two steps, safe for one writer at a time only.
+        """
+        check_index_write(self.location, relative, operator=self.operator, endpoint=self.endpoint)
+        fs = self.location.fs
+        path = self.location.path(relative)
+        if _is_s3(fs):
+            condition = {"IfMatch": token} if token else {"IfNoneMatch": "*"}
+            try:
+                response = fs.pipe_file(path, data, **condition)
+            except (FileExistsError, FileNotFoundError) as err:  # 412 on create; 404 on match
+                raise ChangedMeanwhile(str(err)) from err
+            except OSError as err:
+                if _status(err) in (409, 412):  # 409: another conditional write in flight
+                    raise ChangedMeanwhile(str(err)) from err
+                raise
+            self.written.append(self.location.url(relative))
+            return str(response["ETag"])
+        if _is_local(fs):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(f"{path}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                self._check_version(relative, token)
+                self.put(relative, data)
+        else:
+            self._check_version(relative, token)
+            self.put(relative, data)
+        return hashlib.sha256(data).hexdigest()
+
+    def _check_version(self, relative: str, token: str | None) -> None:
+        found = read_versioned(self.location, relative)
+        if (found[1] if found else None) != token:
+            raise ChangedMeanwhile(f"{self.location.url(relative)} changed since it was read")
+
     def delete(self, relatives: list[str]) -> None:
         for relative in relatives:
             check_index_write(
                 self.location, relative, operator=self.operator, endpoint=self.endpoint
             )
-        if relatives:
-            self.location.fs.rm([self.location.path(r) for r in relatives])
+        paths = [self.location.path(r) for r in relatives]
+        if _is_local(self.location.fs):
+            for path in paths:  # gone already is as good as deleted (S3 says so too)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+        elif paths:
+            self.location.fs.rm(paths)
+
+
+def _protocol(fs: Any) -> str:
+    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
 
 def _is_local(fs: Any) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
+    return _protocol(fs) in ("file", "local")
+
+
+def _is_s3(fs: Any) -> bool:
+    return _protocol(fs) in ("s3", "s3a")
+
+
+def _status(err: BaseException) -> int | None:
+    """The HTTP status of the S3 error behind an s3fs exception."""
+    response = getattr(err.__cause__, "response", None) or {}
+    return response.get("ResponseMetadata", {}).get("HTTPStatusCode")

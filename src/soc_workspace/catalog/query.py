@@ -21,7 +21,7 @@ import pyarrow as pa
 from ..config import Settings, load_settings, user_config_file
 from ..missions import MISSIONS, Mission, bucket_for, get_mission
 from .datasets import TABLE_SCHEMA, Dataset
-from .index import CatalogError, CatalogWarning
+from .errors import CatalogError, CatalogWarning
 from .sources import BucketIndex, DatasetIndex, load_indexes, year_files
 from .yearfiles import RESULT_COLUMNS, TimeRange, result_table, to_ms
 

@@ -27,14 +27,10 @@ from ..config import Settings, load_settings
 from ..missions import MISSIONS
 from . import cloudcatalog
 from .datasets import TABLE_SCHEMA, Dataset
-from .index import (
-    ROW_GROUP_ROWS,
-    CatalogError,
-    CatalogWarning,
-    dataset_from_manifest,
-    parse_manifest,
-)
+from .errors import CatalogError, CatalogWarning, repair_hint
+from .index import ROW_GROUP_ROWS
 from .location import CATALOG_JSON, MANIFEST, IndexLocation, locate
+from .manifest import dataset_from_manifest, parse_manifest
 from .yearfiles import YearFile, to_ms
 
 _MEMORY_BUDGET = 512 * 2**20  # bytes of index kept in memory (parquet + decoded row groups)
@@ -137,7 +133,10 @@ def load_indexes(
     for loc in stale:
         data = manifests.get(loc.path(MANIFEST))
         if isinstance(data, bytes):
-            out[loc.bucket] = _remember(loc, _from_manifest(loc, data))
+            try:
+                out[loc.bucket] = _remember(loc, _from_manifest(loc, data))
+            except CatalogError as err:  # a damaged manifest: said, per bucket
+                out[loc.bucket] = err
         elif isinstance(data, FileNotFoundError) or data is None:
             fallback.append(loc)
         else:
@@ -196,7 +195,7 @@ def _remember(location: IndexLocation, index: BucketIndex | None) -> BucketIndex
 
 
 def _from_manifest(location: IndexLocation, data: bytes) -> BucketIndex:
-    manifest = parse_manifest(data, location.url(MANIFEST))
+    manifest = parse_manifest(data, location.url(MANIFEST), location.bucket)
     datasets = {}
     for ds_id, entry in manifest["datasets"].items():
         years = {
@@ -302,7 +301,8 @@ def year_files(
             if index.kind == "soc":
                 raise CatalogError(
                     f"the index names {url}, which cannot be read ({data}); it may have been "
-                    "replaced by a newer generation: search again, or rebuild the index"
+                    "replaced by a newer generation: search again; if that fails, "
+                    f"{repair_hint(index.location.bucket)}"
                 )
             warnings.warn(
                 f"{url}: no CloudCatalog index file for {ref.year}; files of {ref.year} in "

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .datasets import Dataset
-from .index import CatalogError
+from .errors import CatalogError
 
 RESULT_COLUMNS = [
     "dataset",
@@ -86,7 +86,8 @@ class YearFile:
             self.file = pq.ParquetFile(pa.BufferReader(data))
         except (pa.ArrowInvalid, OSError) as err:
             raise CatalogError(
-                f"{source} is not a readable parquet index ({err}); rebuild the index"
+                f"{source} is not a readable parquet index ({err}); `soc-workspace catalog build "
+                "--bucket <its bucket>` rebuilds it from the objects"
             ) from None
         meta = self.file.metadata
         n = meta.num_row_groups

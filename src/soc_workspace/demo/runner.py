@@ -98,12 +98,33 @@ def write_demo_data(
     DemoReport
         The objects written (bucket, key, size), their total size, the time taken.
     """
-    import s3fs
-
     from ..store import storage_options as configured_options
+    from ..store.outage import store_outage
 
     options = dict(storage_options) if storage_options is not None else configured_options()
     endpoint = check_test_store(options, allow_remote)
+    again = (
+        "run `soc-workspace demo-data` again: it writes the same files with the same bytes, "
+        "so what was written before the store stopped is simply written again"
+    )
+    setting = "the endpoint (`demo-data --store URL`, or store.endpoint_url)"
+    with store_outage(endpoint, "writing demo data", again, setting):
+        return _write(options, endpoint, days, start, seed, missions, instruments, env, progress)
+
+
+def _write(
+    options: dict[str, Any],
+    endpoint: str,
+    days: int,
+    start: date,
+    seed: int,
+    missions: Sequence[str] | None,
+    instruments: Sequence[str] | None,
+    env: str,
+    progress: bool,
+) -> DemoReport:
+    import s3fs
+
     jobs = plan(days=days, start=start, seed=seed, missions=missions, instruments=instruments)
     fs = s3fs.S3FileSystem(**{**options, "skip_instance_cache": True})
     began = time.perf_counter()
@@ -121,6 +142,7 @@ def write_demo_data(
         ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="demo-upload") as uploads,
     ):
         pending: list[Future] = []
+        failed = threading.Event()
 
         def upload(bucket: str, key: str, data: bytes) -> None:
             try:
@@ -128,15 +150,23 @@ def write_demo_data(
                 with lock:
                     report.objects.append((bucket, key, len(data)))
                     bar.update(1)
+            except BaseException:
+                failed.set()
+                raise
             finally:
                 slots.release()
 
         for name, data in _generate(jobs):
+            if failed.is_set():
+                break  # a failed upload ends the run: no point making the rest
             bucket, key = _place(name, env)
             slots.acquire()
             pending.append(uploads.submit(upload, bucket, key, data))
+        if failed.is_set():
+            uploads.shutdown(cancel_futures=True)
         for done in pending:
-            done.result()  # an upload error surfaces here, naming its object
+            if not done.cancelled():
+                done.result()  # an upload error surfaces here, naming its object
     report.objects.sort()
     report.seconds = time.perf_counter() - began
     return report

@@ -35,6 +35,7 @@ from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import identities
+from .conditional import SerialObjectWrites
 from .credentials import OPERATOR_FILE, Credentials, storage_options_for, write_private_json
 from .guard import Guard
 from .identities import SaveIdentities
@@ -128,6 +129,7 @@ class EmbeddedStore:
             if self.objects_dir is not None:
                 self.objects_dir.mkdir(parents=True, exist_ok=True)
                 app = _WriteThrough(app, self.objects_dir)
+            app = SerialObjectWrites(app)  # If-Match/If-None-Match hold under concurrency
             app = Guard(app, self._operator)
             self._server = make_server(
                 self.host, self.port, app, threaded=True, request_handler=_QuietHandler
