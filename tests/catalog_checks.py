@@ -39,6 +39,10 @@ def index_problems(
     if not location.in_data_bucket:
         return problems
     try:
+        import boto3
+
+        # boto3's default session keeps the first keys it found: each test's store has its own.
+        boto3.setup_default_session()
         endpoint = os.environ["AWS_ENDPOINT_URL_S3"]
         client = cloudcatalog.CloudCatalog(f"s3://{bucket}", endpoint_url=endpoint)
         theirs = set(client.request_cloud_catalog(dataset, start, stop)["datakey"])

@@ -63,6 +63,8 @@ def store(request, tmp_path, monkeypatch):
     endpoint = info["endpoint_url"]
     env = {
         **store_environment(endpoint),
+        "AWS_ACCESS_KEY_ID": info["key"],  # the catalog is written by the store's operator
+        "AWS_SECRET_ACCESS_KEY": info["secret"],
         "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path / "cache"),
         "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
     }
@@ -71,7 +73,7 @@ def store(request, tmp_path, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     try:
-        fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
+        fs = s3fs.S3FileSystem(**info, skip_instance_cache=True)
         fs.mkdir(BUCKET)
         hours = range(24)
         fs.pipe({f"{BUCKET}/{eea_key(DAY + timedelta(hours=h))}": b"x" * (h + 1) for h in hours})

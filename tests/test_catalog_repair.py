@@ -109,11 +109,13 @@ def store(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("catalog-repair")
     proc, info = serve_store(tmp / "store")
     endpoint = info["endpoint_url"]
-    fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="k", secret="s", skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(**info, skip_instance_cache=True)  # as the store's operator
     try:
         with pytest.MonkeyPatch.context() as mp:
             for name, value in {
                 **store_environment(endpoint),
+                "AWS_ACCESS_KEY_ID": info["key"],
+                "AWS_SECRET_ACCESS_KEY": info["secret"],
                 "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp / "cache"),
                 "SOC_WORKSPACE__CATALOG__MAX_AGE": "0",
             }.items():

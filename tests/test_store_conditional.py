@@ -23,8 +23,8 @@ def s3(embedded_store):
     client = boto3.client(
         "s3",
         endpoint_url=embedded_store.endpoint_url,
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
+        aws_access_key_id=embedded_store.operator.access_key_id,
+        aws_secret_access_key=embedded_store.operator.secret_access_key,
         region_name="us-east-1",
         config=botocore.config.Config(max_pool_connections=32, retries={"max_attempts": 1}),
     )

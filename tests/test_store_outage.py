@@ -27,6 +27,9 @@ def _environment(endpoint: str) -> dict[str, str]:
     return {
         **os.environ,
         **store_environment(endpoint),
+        # Keys of some kind, so the commands get as far as the endpoint (which is dead).
+        "AWS_ACCESS_KEY_ID": "any",
+        "AWS_SECRET_ACCESS_KEY": "any",
         "SOC_WORKSPACE__STORE__MAX_ATTEMPTS": "2",  # fail within seconds, not tens of them
     }
 
@@ -49,8 +52,8 @@ def _says_store_is_down(result: subprocess.CompletedProcess, endpoint: str, doin
 @pytest.mark.integration
 def test_demo_data_says_the_store_stopped(tmp_path):
     store = serve_in_subprocess(tmp_path / "store")
-    env = _environment(store.endpoint_url)
-    fs = s3fs.S3FileSystem(endpoint_url=store.endpoint_url, key="k", secret="s")
+    env = {**_environment(store.endpoint_url), **store.environment()}
+    fs = s3fs.S3FileSystem(**store.storage_options())
     writer = subprocess.Popen(
         [*COMMAND, "demo-data", "--days", "30", "--store", store.endpoint_url, "--no-progress"],
         env=env,
