@@ -47,7 +47,12 @@ def _gateway_process(connection) -> psutil.Process:
     """The dask-gateway-server the hub runs for this workspace (by its config file)."""
     config = str(StatePaths(Path(connection.state_dir)).gateway_config)
     hub = psutil.Process(connection.pids["hub"])
-    found = [p for p in hub.children(recursive=True) if config in " ".join(p.cmdline())]
+    # Not the gateway's front door, which names the same config file for its child.
+    found = [
+        p
+        for p in hub.children(recursive=True)
+        if p.cmdline()[1:3] == ["-m", "dask_gateway_server"] and config in p.cmdline()
+    ]
     assert len(found) == 1, found
     return found[0]
 
