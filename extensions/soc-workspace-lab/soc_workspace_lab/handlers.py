@@ -73,7 +73,7 @@ class LabHandler(APIHandler):
 
     def answer(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(data))
+        self.finish(json.dumps(data, allow_nan=False))  # NaN is not JSON: browsers refuse it
 
 
 class DatasetsHandler(LabHandler):

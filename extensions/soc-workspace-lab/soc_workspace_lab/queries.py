@@ -128,26 +128,32 @@ def _titles() -> dict[tuple[str, str | None], str]:
     return titles
 
 
+def _name(value: Any) -> str | None:
+    """A name of the dataset table, None where it has none (pandas gives NaN or None)."""
+    return None if value is None or pd.isna(value) else str(value)
+
+
 def datasets_answer() -> dict[str, Any]:
     """The panel's tree: every dataset with its names, time span and number of files."""
     table, problems = known_datasets()
     titles = _titles()
     rows = []
     for row in table.itertuples(index=False):
+        mission, instrument = _name(row.mission), _name(row.instrument)
         rows.append(
             {
                 "dataset": row.dataset,
-                "mission": row.mission,
-                "instrument": row.instrument,
-                "level": row.level,
-                "descriptor": row.descriptor,
-                "mode": row.mode,
+                "mission": mission,
+                "instrument": instrument,
+                "level": _name(row.level),
+                "descriptor": _name(row.descriptor),
+                "mode": _name(row.mode),
                 "filetype": row.filetype,
                 "start": iso(row.start),
                 "stop": iso(row.stop),
                 "files": None if pd.isna(row.files) else int(row.files),
-                "mission_title": titles.get((row.mission, None), row.mission or ""),
-                "instrument_title": titles.get((row.mission, row.instrument), row.instrument or ""),
+                "mission_title": titles.get((mission, None), mission or ""),
+                "instrument_title": titles.get((mission, instrument), instrument or ""),
             }
         )
     return {
