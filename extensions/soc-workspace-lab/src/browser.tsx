@@ -432,31 +432,24 @@ function FileTable(props: {
           ›
         </button>
       </div>
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Start (UTC)</th>
-            <th>Size</th>
-            <th>Version</th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.files.map(file => (
-            <tr
-              key={file.url}
-              className={file.url === props.selectedUrl ? 'soc-mod-selected' : ''}
-              title={file.url}
-              onClick={() => props.onSelect(file.url)}
-            >
-              <td className="soc-Files-name">{file.filename}</td>
-              <td>{formatTime(file.start)}</td>
-              <td>{formatBytes(file.filesize)}</td>
-              <td>{file.version ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div className="soc-Files-heading">name · start (UTC) · size · version</div>
+      <ol className="soc-Files-list">
+        {page.files.map(file => (
+          <li
+            key={file.url}
+            className={file.url === props.selectedUrl ? 'soc-mod-selected' : ''}
+            aria-selected={file.url === props.selectedUrl}
+            title={file.url}
+            onClick={() => props.onSelect(file.url)}
+          >
+            <span className="soc-Files-name">{file.filename}</span>
+            <span className="soc-Files-meta">
+              {formatTime(file.start)} · {formatBytes(file.filesize)}
+              {file.version ? ` · v${file.version}` : ''}
+            </span>
+          </li>
+        ))}
+      </ol>
     </div>
   );
 }
