@@ -30,6 +30,7 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
 
     settings = LabSettings(parent=server_app)
     setup_route_handlers(server_app.web_app, settings)
+    settings.warm_up()
     server_app.log.info(
         "soc-workspace-lab: data browser and templates at %s (templates from %s)",
         server_app.web_app.settings["base_url"] + "soc-workspace-lab/",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from traitlets import Integer, Unicode, default
+from traitlets import Bool, Integer, Unicode, default
 from traitlets.config import Configurable
 
 from soc_workspace.hub.teams import TEMPLATES_FOLDER
@@ -28,3 +29,26 @@ class LabSettings(Configurable):
         config=True,
         help="The most files a quicklook reads (a longer range is refused with a message).",
     )
+
+    read_catalog_at_start = Bool(
+        True,
+        config=True,
+        help="Read the catalog's dataset list while the server starts, so that the data "
+        "browser's first answers do not wait for the store.",
+    )
+
+    _warming: Future | None = None
+
+    def warm_up(self) -> None:
+        """Start reading the catalog's indexes (the manifests) in a thread of its own."""
+        if self.read_catalog_at_start and self._warming is None:
+            from .queries import known_datasets
+
+            pool = ThreadPoolExecutor(1, thread_name_prefix="soc-workspace-lab-warm-up")
+            self._warming = pool.submit(known_datasets)
+            pool.shutdown(wait=False)
+
+    @property
+    def warming(self) -> Future | None:
+        """The read started by :meth:`warm_up` while it runs, else None."""
+        return self._warming if self._warming and not self._warming.done() else None

@@ -8,6 +8,7 @@ panel shows. The work (catalog reads, drawing) runs in a thread, off the server'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,10 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import ensure_async
 
+from soc_workspace.catalog import CatalogError
+
 from .availability import MAX_DAYS, availability_answer
+from .config import LabSettings
 from .queries import MAX_PAGE, BadRequest, files_answer, parse_count, selection
 
 T = TypeVar("T")
@@ -36,8 +40,8 @@ class LabHandler(APIHandler):
     """What all the extension's handlers share."""
 
     @property
-    def lab(self) -> Any:
-        """The extension's settings (:class:`soc_workspace_lab.config.LabSettings`)."""
+    def lab(self) -> LabSettings:
+        """The extension's settings."""
         return self.settings["soc_workspace_lab"]
 
     def argument(self, name: str) -> str | None:
@@ -45,10 +49,16 @@ class LabHandler(APIHandler):
 
     async def work(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function`` in a thread; its BadRequest becomes a 400 answer."""
+        warming = self.lab.warming
+        if warming is not None:  # the catalog is being read since the server started
+            with contextlib.suppress(Exception):  # its own error comes again below
+                await asyncio.wrap_future(warming)
         try:
             return await asyncio.to_thread(function, *args)
         except BadRequest as err:
             raise Refused(400, str(err)) from None
+        except CatalogError as err:  # an index that cannot be read: the store, not the request
+            raise Refused(503, f"the catalog cannot be read: {err}") from None
 
     def checked(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` (a quick check); its BadRequest becomes a 400 answer."""

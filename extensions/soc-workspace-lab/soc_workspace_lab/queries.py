@@ -8,6 +8,7 @@ Every value comes from the request, so each is checked and a wrong one is a
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -70,9 +71,14 @@ def parse_count(value: str | None, name: str, default: int, most: int | None = N
     return number
 
 
+_RECORDING = threading.Lock()
+
+
 def known_datasets() -> tuple[pd.DataFrame, list[str]]:
     """The catalog's datasets and the reasons any bucket's index could not be read."""
-    with warnings.catch_warnings(record=True) as caught:
+    # catch_warnings changes process-wide state: one recording at a time (a warm call
+    # takes a millisecond or two).
+    with _RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CatalogWarning)
         table = list_datasets()
     problems = [str(w.message) for w in caught if issubclass(w.category, CatalogWarning)]
