@@ -151,6 +151,14 @@ function BrowserView({ api, actions }: Props): React.ReactElement {
     }
   };
 
+  /** A picker's change: the new text, and the first page again. */
+  const typed =
+    (set: (text: string) => void) =>
+    (text: string): void => {
+      set(text);
+      setOffset(0);
+    };
+
   const setSpan = (span: Span): void => {
     if (start) {
       setRange(spanFrom(start, span));
@@ -208,30 +216,18 @@ function BrowserView({ api, actions }: Props): React.ReactElement {
         <section className="soc-Selection" aria-label="Selection">
           <h3 className="soc-Selection-title">{selectionTitle(chosen)}</h3>
           <div className="soc-Picker">
-            <label>
-              Start (UTC)
-              <input
-                type="datetime-local"
-                name="start"
-                value={startText}
-                onChange={e => {
-                  setStartText(e.target.value);
-                  setOffset(0);
-                }}
-              />
-            </label>
-            <label>
-              Stop (UTC)
-              <input
-                type="datetime-local"
-                name="stop"
-                value={stopText}
-                onChange={e => {
-                  setStopText(e.target.value);
-                  setOffset(0);
-                }}
-              />
-            </label>
+            <TimeInput
+              label="Start (UTC)"
+              name="start"
+              value={startText}
+              onChange={typed(setStartText)}
+            />
+            <TimeInput
+              label="Stop (UTC)"
+              name="stop"
+              value={stopText}
+              onChange={typed(setStopText)}
+            />
             <div className="soc-Picker-spans">
               <button className="soc-Button" title="Earlier" onClick={() => shift(-1)}>
                 ‹
@@ -306,6 +302,25 @@ function BrowserView({ api, actions }: Props): React.ReactElement {
         </section>
       )}
     </div>
+  );
+}
+
+function TimeInput(props: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (text: string) => void;
+}): React.ReactElement {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="datetime-local"
+        name={props.name}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    </label>
   );
 }
 
@@ -398,6 +413,25 @@ function Strip(props: {
   );
 }
 
+function PageButton(props: {
+  offset: number | null;
+  title: string;
+  onOffset: (offset: number) => void;
+  children: React.ReactNode;
+}): React.ReactElement {
+  const { offset } = props;
+  return (
+    <button
+      className="soc-Button"
+      disabled={offset === null}
+      title={props.title}
+      onClick={() => offset !== null && props.onOffset(offset)}
+    >
+      {props.children}
+    </button>
+  );
+}
+
 function FileTable(props: {
   page: FilesAnswer;
   selectedUrl: string | null;
@@ -411,26 +445,16 @@ function FileTable(props: {
   return (
     <div className={'soc-Files' + (props.busy ? ' soc-mod-busy' : '')}>
       <div className="soc-Pager">
-        <button
-          className="soc-Button"
-          disabled={previous === null}
-          title="Previous page"
-          onClick={() => previous !== null && props.onOffset(previous)}
-        >
+        <PageButton offset={previous} title="Previous page" onOffset={props.onOffset}>
           ‹
-        </button>
+        </PageButton>
         <span className="soc-Pager-label">
           {pageLabel(page)}
           {page.total > 0 && `, ${formatBytes(page.bytes)}`}
         </span>
-        <button
-          className="soc-Button"
-          disabled={next === null}
-          title="Next page"
-          onClick={() => next !== null && props.onOffset(next)}
-        >
+        <PageButton offset={next} title="Next page" onOffset={props.onOffset}>
           ›
-        </button>
+        </PageButton>
       </div>
       <div className="soc-Files-heading">name · start (UTC) · size · version</div>
       <ol className="soc-Files-list">
