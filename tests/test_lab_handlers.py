@@ -350,6 +350,16 @@ def test_quicklook_json_lists_what_can_be_drawn_and_png_draws_it(server):
         assert image[..., :3].std() > 0.05  # a drawing, not a blank canvas
 
 
+def test_a_quicklook_of_raw_telemetry_says_what_to_do_instead(server):
+    params = _day(dataset="hermes_eea_l0", stop=f"{DAY}T02:00:00Z", format="json")
+    response = _api(server, "quicklook", params=params)
+    assert response.status_code == 422, response.text
+    message = response.json()["message"]
+    assert message.startswith("this selection cannot be drawn: s3://hermes-eea/")
+    assert "raw telemetry" in message
+    assert "calibration" in message
+
+
 # -- templates ---------------------------------------------------------------------------------
 
 

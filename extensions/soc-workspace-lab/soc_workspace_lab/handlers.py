@@ -157,8 +157,8 @@ class QuicklookHandler(LabHandler):
 
         try:
             result = await self.work(draw)
-        except SOCDataError as err:
-            raise Refused(502, f"a file of the selection cannot be read: {err}") from None
+        except SOCDataError as err:  # e.g. raw telemetry: it says what to do instead
+            raise Refused(422, f"this selection cannot be drawn: {err}") from None
         if form == "json":
             self.answer(result)
         else:
