@@ -248,7 +248,7 @@ function BrowserView({ api, actions }: Props): React.ReactElement {
             </div>
           </div>
           {problem && <ErrorBox message={problem} />}
-          {strip.error && <ErrorBox message={strip.error} />}
+          {strip.error && strip.error !== files.error && <ErrorBox message={strip.error} />}
           {range && stripRange && strip.value && (
             <Strip
               days={strip.value.days}
