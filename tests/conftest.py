@@ -113,9 +113,15 @@ def serve_store(state: Path, *extra: str, timeout: float = 60) -> tuple[subproce
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from isolation_table import table
+    from screenshots import summary
 
     lines = table()
     if lines:
         terminalreporter.section("isolation matrix (multi-user workspace)")
         for line in lines:
+            terminalreporter.write_line(line)
+    folders = summary()
+    if folders:
+        terminalreporter.section("screenshots for review")
+        for line in folders:
             terminalreporter.write_line(line)

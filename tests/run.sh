@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+# Also builds the JupyterLab extension (extensions/soc-workspace-lab) with Node.js and npm,
+# and installs its node_modules, which the frontend's unit tests (vitest) use.
 python3 -m uv sync --locked --group test
 
 # What the workspace tests need besides Python, installed only when missing:

@@ -96,11 +96,18 @@ def test_notebook_base_is_pinned_by_digest():
 def test_notebook_lock_covers_the_project_and_the_chart():
     lock = IMAGES / "notebook" / "requirements.lock"
     pins = _pins(lock)
-    wanted = _pyproject()["project"]["dependencies"] + [
-        line.split("#")[0].strip()
-        for line in (IMAGES / "notebook" / "requirements.in").read_text().splitlines()
-        if line.split("#")[0].strip()
-    ]
+    extension = tomllib.loads(
+        (ROOT / "extensions" / "soc-workspace-lab" / "pyproject.toml").read_text()
+    )
+    wanted = (
+        _pyproject()["project"]["dependencies"]
+        + extension["project"]["dependencies"]
+        + [
+            line.split("#")[0].strip()
+            for line in (IMAGES / "notebook" / "requirements.in").read_text().splitlines()
+            if line.split("#")[0].strip()
+        ]
+    )
     assert _unsatisfied(wanted, pins) == [], "run images/notebook/lock.sh"
     assert pins["dask-gateway"] == _chart_versions()["dask-gateway"]
     assert pins["jupyterhub"] == "5.5.0"  # the hub of the jupyterhub chart 4.4.0

@@ -67,10 +67,11 @@ def test_image_tests_pass_in_the_locked_environment(tmp_path):
         ],
         env=env,
     )
-    _run(
-        [*_uv(), "pip", "install", "--quiet", "--python", str(python), "--no-deps", str(ROOT)],
-        env=env,
-    )
+    # soc_workspace and its JupyterLab extension, as the Dockerfile installs them (the
+    # extension's wheel is built from the frontend `uv sync` built in this checkout).
+    extension = ROOT / "extensions" / "soc-workspace-lab"
+    install = [*_uv(), "pip", "install", "--quiet", "--python", str(python), "--no-deps"]
+    _run([*install, str(ROOT), str(extension)], env=env)
     _run([*_uv(), "pip", "check", "--python", str(python)], env=env)
     # the Dockerfile copies etc/ into the environment's prefix
     shutil.copytree(NOTEBOOK / "etc", venv / "etc", dirs_exist_ok=True)

@@ -78,3 +78,27 @@ def test_idle_kernels_are_culled():
     assert config.MappingKernelManager.cull_idle_timeout == 3600
     assert config.MappingKernelManager.cull_connected is False
     assert "cull_idle_timeout" not in _server_config().MappingKernelManager
+
+
+def test_the_soc_extension_is_installed_and_enabled():
+    """The SOC data browser and template launcher: the prebuilt labextension and its server
+    part, enabled by the config file the wheel installs (no Node.js in the image)."""
+    import re
+    import subprocess
+
+    def listing(*command: str) -> str:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / command[0]), *command[1:]],
+            capture_output=True,
+            text=True,
+        )
+        text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # no colours
+        return " ".join(text.split())
+
+    labextensions = listing("jupyter-labextension", "list")
+    assert re.search(r"soc-workspace-lab v\S+ enabled OK", labextensions), labextensions
+    server = listing("jupyter-server", "extension", "list")
+    assert "soc_workspace_lab enabled" in server, server
+    assert re.search(r"soc_workspace_lab \S+ OK", server), server
+    static = Path(sys.prefix, "share", "jupyter", "labextensions", "soc-workspace-lab", "static")
+    assert list(static.glob("remoteEntry.*.js")), static

@@ -34,6 +34,7 @@ from ..store.credentials import read_operator, storage_options_for
 from ..store.embedded import store_environment
 from . import processes
 from .folders import prepare_state_dir
+from .labextension import installed_lab_extension
 from .paths import StatePaths
 from .processes import MARKER
 from .proxy import ensure_proxy
@@ -156,7 +157,16 @@ def _start(
             from .userenv import project_bin
 
             bin_dir = project_bin()
-        note(f"configurable-http-proxy at {proxy}")
+        lab = installed_lab_extension()
+        note(
+            f"configurable-http-proxy at {proxy}; "
+            + (f"JupyterLab extension {lab} (SOC data, templates)" if lab else "no SOC data panel")
+        )
+    if not lab:
+        console.print(
+            "  [yellow]![/] the JupyterLab extension (SOC data browser, template launcher) is "
+            "not installed in this environment: `uv sync` in the project installs it"
+        )
 
     env = _service_environment(paths, proxy)
     store_env: dict[str, str]
