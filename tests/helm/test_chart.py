@@ -119,7 +119,7 @@ def test_user_settings_are_valid_soc_workspace_settings(monkeypatch, tmp_path):
     config.write_text(user["data"]["config.toml"])
     monkeypatch.setenv("SOC_WORKSPACE_CONFIG", str(config))
     settings = load_settings()
-    assert settings.environment == "dev"
+    assert settings.stage == "dev"
     assert settings.store.endpoint_url == "http://minio.storage.svc:9000"
     assert settings.store.max_attempts == 3
     assert settings.scratch.url == "s3://swxsoc-workspace-scratch/users"
