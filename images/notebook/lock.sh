@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Re-lock the notebook image's base environment: requirements.lock (exact versions of every
-# package) and packages.txt (the same list, readable and diffable in reviews).
+# Re-lock the notebook image's base environment, soc-workspace with its `workspace` extra:
+# requirements.lock (exact versions of every package) and packages.txt (the same list,
+# readable and diffable in reviews).
 # Run from anywhere after changing requirements.in or pyproject.toml's dependencies.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-python3 -m uv pip compile pyproject.toml images/notebook/requirements.in \
+python3 -m uv pip compile pyproject.toml images/notebook/requirements.in --extra workspace \
     --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
     --no-header --annotation-style line --quiet \
     --output-file images/notebook/requirements.lock
