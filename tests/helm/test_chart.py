@@ -110,6 +110,20 @@ def test_hub_mounts_match_the_rendered_configmaps(values_set):
     assert set(mounts.values()) <= rendered
 
 
+def test_the_old_name_of_stage_still_works_and_the_notes_say_to_rename_it():
+    for values, stage, warned in (
+        ({}, "prod", False),
+        ({"stage": "dev"}, "dev", False),
+        ({"environment": "dev"}, "dev", True),
+    ):
+        rendered = render({"allowDummyAuthenticator": True, **values})
+        user = find(objects(rendered), "ConfigMap", "soc-workspace-user")
+        assert f'stage = "{stage}"' in user["data"]["config.toml"], values
+        assert "environment =" not in user["data"]["config.toml"]
+        notes = rendered["soc-workspace/templates/NOTES.txt"]
+        assert ("`environment` is now called `stage`" in notes) is warned, values
+
+
 def test_user_settings_are_valid_soc_workspace_settings(monkeypatch, tmp_path):
     """The user servers' config.toml is read by soc_workspace's own settings loader."""
     from soc_workspace.config import load_settings
