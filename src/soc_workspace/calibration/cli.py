@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
 @click.command("rerun")
 @click.argument("files", nargs=-1)
-@mission_option(help="Rerun the files of this mission (with --instrument, --start, --stop).")
+@mission_option()
 @instrument_option()
-@level_option(help="Level of the input files [default: the mission's first level].")
+@level_option()
 @time_range_options
 @stage_option()
 @click.option(
@@ -71,10 +71,12 @@ def rerun_command(
 ) -> int:
     """Rerun the pipeline's calibration of FILES (URLs, keys, paths) or of a time range.
 
-    A time range's files are what `soc-workspace catalog search` finds with the same
-    options. Each file runs in its mission's environment, isolated, on a Dask cluster (the
-    workspace's gateway when configured, else local). Products, logs and provenance go to your
-    scratch folder, never to a pipeline bucket. Exit status 1 when any file failed.
+    A time range's files (--mission, --instrument, --start, --stop; --level defaults to the
+    mission's first level, what its calibration reads) are what `soc-workspace catalog search`
+    finds with the same options. Each file runs in its mission's environment, isolated, on a
+    Dask cluster (the workspace's gateway when configured, else local). Products, logs and
+    provenance go to your scratch folder, never to a pipeline bucket. Exit status 1 when any
+    file failed.
 
     \b
     soc-workspace rerun -m hermes -i eea --start 2025-06-01 --stop 2025-06-02

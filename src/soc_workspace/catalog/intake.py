@@ -26,7 +26,7 @@ from intake.readers.entry import Catalog, ReaderDescription
 from intake.readers.readers import BaseReader, YAMLCatalogReader
 from intake.readers.user_parameters import OptionsUserParameter, SimpleUserParameter
 
-from ..config import stage_argument
+from ..config import Settings, stage_argument
 from ..missions import STAGES, get_mission
 from .query import list_datasets
 
@@ -125,12 +125,14 @@ def _title(names: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def build_catalogs(stages: Iterable[str] = STAGES) -> dict[str, Catalog]:
+def build_catalogs(
+    stages: Iterable[str] = STAGES, settings: Settings | None = None
+) -> dict[str, Catalog]:
     """The intake catalogs of every dataset in the SOC buckets' indexes, by file name."""
     stages = list(stages)
     found: dict[str, tuple[pd.Series, list[str]]] = {}
     for stage in stages:
-        for _, row in list_datasets(stage=stage).iterrows():
+        for _, row in list_datasets(stage=stage, settings=settings).iterrows():
             if row["mission"] is None or row["filetype"] not in READABLE:
                 continue  # raw telemetry: our readers read products (CDF, FITS)
             known = found.setdefault(row["dataset"], (row, []))
@@ -170,12 +172,14 @@ def build_catalogs(stages: Iterable[str] = STAGES) -> dict[str, Catalog]:
     return {TOP: top, **{f"{name}.yaml": cat for name, cat in missions.items()}}
 
 
-def write_catalogs(out: str | Path, stages: Iterable[str] = STAGES) -> list[Path]:
+def write_catalogs(
+    out: str | Path, stages: Iterable[str] = STAGES, settings: Settings | None = None
+) -> list[Path]:
     """Write the catalogs of :func:`build_catalogs` into the folder ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, cat in build_catalogs(stages).items():
+    for name, cat in build_catalogs(stages, settings).items():
         path = out / name
         tmp = path.with_suffix(".tmp")
         cat.to_yaml_file(str(tmp))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import Settings
 from ..io import open_mfdataset
 from ..timestamps import to_utc
 from .query import search
@@ -22,6 +23,7 @@ def open_catalog_files(
     chunks: Any = _UNSET,
     errors: str = "raise",
     trim: bool = True,
+    settings: Settings | None = None,
     **arguments: Any,
 ) -> Any:
     """Open the files of a search as one xarray Dataset (lazily, with Dask).
@@ -35,11 +37,14 @@ def open_catalog_files(
         level="l1", start="2025-06-01", stop="2025-06-02")``.
     parallel, chunks, errors
         Passed to :func:`soc_workspace.open_mfdataset`, as are its other keywords
-        (``variables``, ``hdu``, ``progress``, ``storage_options``, ``settings``), with the
-        files' URLs and sizes.
+        (``variables``, ``hdu``, ``progress``, ``storage_options``), with the files' URLs and
+        sizes.
     trim
         Keep only the times within ``start``/``stop`` (files overlap the range, so their
         first and last records may lie outside it).
+    settings
+        The workspace settings (store, catalog, ``io.*``) for the search and the reading;
+        default: the settings in effect.
 
     Raises
     ------
@@ -52,10 +57,10 @@ def open_catalog_files(
     if "storage_options" in query:
         options["storage_options"] = query["storage_options"]
     if files is None:
-        files = search(**query)
+        files = search(**query, settings=settings)
         what = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
     else:
-        extra = sorted(set(query) - {"start", "stop", "storage_options", "settings"})
+        extra = sorted(set(query) - {"start", "stop", "storage_options"})
         if extra:
             raise TypeError(
                 f"give either a search result or search arguments, not both (got {extra})"
@@ -73,9 +78,7 @@ def open_catalog_files(
             "Narrow the search (instrument=, level=, descriptor=) or open each: "
             "{d: open_catalog_files(f) for d, f in files.groupby('dataset')}"
         )
-    options.update(parallel=parallel, errors=errors)
-    if "settings" in query:
-        options["settings"] = query["settings"]
+    options.update(parallel=parallel, errors=errors, settings=settings)
     if chunks is not _UNSET:
         options["chunks"] = chunks
     sizes = files["filesize"].tolist() if "filesize" in files else None
@@ -85,7 +88,7 @@ def open_catalog_files(
     return data
 
 
-_SEARCH_ARGUMENTS = frozenset(inspect.signature(search).parameters)
+_SEARCH_ARGUMENTS = frozenset(inspect.signature(search).parameters) - {"settings"}
 
 
 def _trim(data: Any, start: Any, stop: Any) -> Any:

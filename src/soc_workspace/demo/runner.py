@@ -15,7 +15,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..config import stage_argument
+from ..config import Settings, stage_argument
 from ..missions import bucket_for, key_for, parse_filename
 from .plan import Job, plan
 from .target import check_test_store
@@ -77,6 +77,7 @@ def write_demo_data(
     progress: bool = True,
     allow_remote: bool = False,
     catalog: bool = True,
+    settings: Settings | None = None,
     env: str | None = None,
 ) -> DemoReport:
     """Write demo SOC files into the instrument buckets of a test store, and their catalog.
@@ -87,7 +88,7 @@ def write_demo_data(
     Parameters
     ----------
     storage_options
-        s3fs options of the store; None: the configured store
+        s3fs options of the store; None: the store of ``settings``
         (:func:`soc_workspace.store.storage_options`).
     days, start, seed
         ``days`` days of data from ``start`` (UTC); the same seed writes the same bytes.
@@ -105,6 +106,8 @@ def write_demo_data(
     catalog
         Also build the catalog index of every bucket written (True, the default), as the
         SOC operator would; False: the files alone.
+    settings
+        The workspace settings (the store, ``catalog.url``); default: the settings in effect.
 
     Returns
     -------
@@ -117,7 +120,7 @@ def write_demo_data(
     from ..store.outage import store_outage
 
     stage = stage_argument(stage, env, "write_demo_data") or "prod"
-    options = dict(storage_options) if storage_options is not None else configured_options()
+    options = configured_options(settings) if storage_options is None else dict(storage_options)
     endpoint = check_test_store(options, allow_remote)
     again = (
         "run `soc-workspace demo-data` again: it writes the same files with the same bytes, "
@@ -131,7 +134,13 @@ def write_demo_data(
     if catalog:
         # A remote store the caller vouched for as a test store is indexed as its operator.
         for bucket in report.buckets():
-            build(bucket, operator=allow_remote, progress=False, storage_options=options)
+            build(
+                bucket,
+                operator=allow_remote,
+                progress=False,
+                settings=settings,
+                storage_options=options,
+            )
             report.catalogued.append(bucket)
     return report
 

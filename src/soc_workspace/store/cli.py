@@ -30,14 +30,15 @@ def serve(state_dir: Path | None, host: str | None, port: int | None) -> None:
     Writes <state-dir>/store.json with the endpoint so other commands can find it. Fill it
     with demo data and their catalog with `soc-workspace demo-data` (before or while it runs).
     """
-    from .credentials import OPERATOR_FILE
-    from .embedded import EmbeddedStore, store_environment
+    from .credentials import OPERATOR_FILE, store_environment
+    from .embedded import EmbeddedStore
+    from .process import CONNECTION_FILE
 
     settings = current_settings().embedded_store
     state = state_dir or settings.resolved_state_dir
     server = EmbeddedStore(state, host or settings.host, settings.port if port is None else port)
     server.start()
-    connection = server.write_connection_file(state / "store.json")
+    connection = server.write_connection_file(state / CONNECTION_FILE)
     click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
     click.echo(f"connection file: {connection}")
     click.echo("Point clients at it with:")
