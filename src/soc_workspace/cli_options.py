@@ -37,24 +37,23 @@ UTC_TIME = UTCTime()
 
 
 def mission_option(*, multiple: bool = False, help: str | None = None) -> Callable[[F], F]:
-    name = "missions" if multiple else "mission"
-    return click.option(
-        "--mission",
-        "-m",
-        name,
-        multiple=multiple,
-        help=help or "Mission, e.g. hermes, padre" + (" (repeatable)." if multiple else "."),
-    )
+    return _name_option("mission", "-m", "hermes, padre", multiple, help)
 
 
 def instrument_option(*, multiple: bool = False, help: str | None = None) -> Callable[[F], F]:
-    name = "instruments" if multiple else "instrument"
+    return _name_option("instrument", "-i", "eea, meddea", multiple, help)
+
+
+def _name_option(
+    word: str, short: str, examples: str, multiple: bool, help: str | None
+) -> Callable[[F], F]:
     return click.option(
-        "--instrument",
-        "-i",
-        name,
+        f"--{word}",
+        short,
+        f"{word}s" if multiple else word,
         multiple=multiple,
-        help=help or "Instrument, e.g. eea, meddea" + (" (repeatable)." if multiple else "."),
+        help=help
+        or f"{word.capitalize()}, e.g. {examples}" + (" (repeatable)." if multiple else "."),
     )
 
 

@@ -26,21 +26,6 @@ from ..missions import bucket_of, is_pipeline_bucket
 if TYPE_CHECKING:
     from .credentials import Credentials
 
-__all__ = [
-    "PipelineBucketError",
-    "StoreError",
-    "bucket_of",
-    "check_reachable",
-    "check_writable",
-    "endpoint_of",
-    "filesystem",
-    "is_loopback",
-    "is_pipeline_bucket",
-    "s3fs_options",
-    "storage_options",
-    "url_to_fs",
-]
-
 
 class StoreError(RuntimeError):
     """The object store could not be reached or refused a request; the message says why."""
