@@ -704,6 +704,32 @@ def test_demo_day_is_exactly_its_newest_files(demo_dev):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(
+    ("mission", "instrument", "level", "start", "stop"),
+    [
+        ("hermes", "merit", "l1", "2025-06-01T02:00", "2025-06-01T04:00"),  # reprocessed hours
+        ("hermes", "eea", "l1", "2025-06-01T00:30", "2025-06-01T01:30"),  # inside a file
+        ("hermes", "nemisis", "l1", "2025-05-31T23:00", "2025-06-01T00:00:01"),  # its edge
+        ("padre", "meddea", "l0", "2025-06-01T05:00", "2025-06-01T07:00"),  # three datasets
+        ("padre", "meddea", "l1", "2025-06-01T00:00", "2025-06-01T01:00"),  # daily, one each
+        ("hermes", "eea", "l0", "2025-06-01T00:00", "2025-06-02T00:00"),  # the first level
+    ],
+)
+def test_a_listing_finds_what_the_index_finds(demo_dev, mission, instrument, level, start, stop):
+    """The explicit listing (reruns of a bucket not indexed yet) chooses files by the same
+    rule as the index: overlapping [start, stop), newest versions, in the same order."""
+    from soc_workspace.catalog.listing import search_by_listing
+
+    indexed = search(mission, instrument, level, start, stop, stage="dev")
+    listed = search_by_listing(mission, instrument, level, start, stop, stage="dev")
+    assert len(indexed) > 0
+    assert listed["url"].tolist() == indexed["url"].tolist()
+    pd.testing.assert_frame_equal(
+        listed.drop(columns=["etag"]), indexed.drop(columns=["etag"]), check_dtype=False
+    )
+
+
+@pytest.mark.integration
 def test_committed_catalogs_cover_the_demo_datasets(demo_dev):
     import intake
 

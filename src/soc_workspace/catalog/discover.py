@@ -35,7 +35,7 @@ _TWO = re.compile(r"^\d{2}$")
 def scan(location: IndexLocation, *, progress: bool = True) -> Iterator[StoredObject]:
     """Every data object of the bucket (index files excluded), folder by folder."""
     fs, bucket = location.data, location.bucket
-    _forget_listings(fs, bucket)
+    forget_listings(fs, bucket)
     top = fs.ls(bucket, detail=True)
     folders = sorted(e["name"] for e in top if e["type"] == "directory")
     for entry in top:
@@ -47,7 +47,7 @@ def scan(location: IndexLocation, *, progress: bool = True) -> Iterator[StoredOb
         yield from stored_objects(location, fs.find(folder, detail=True))
 
 
-def _forget_listings(fs: Any, bucket: str) -> None:
+def forget_listings(fs: Any, bucket: str) -> None:
     """Drop cached listings under ``bucket`` (s3fs forgets only a path and its parents)."""
     cache = getattr(fs, "dircache", None)
     if cache is None:
@@ -158,7 +158,7 @@ def list_newer(
     legacy layout, month) folders from that day on; never the whole bucket.
     """
     fs, bucket = location.data, location.bucket
-    _forget_listings(fs, bucket)
+    forget_listings(fs, bucket)
     newest: dict[str, date] = {}
     for entry in manifest["datasets"].values():
         last = pd.Timestamp(entry.get("last_start") or entry["stop"]).date()

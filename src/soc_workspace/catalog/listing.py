@@ -19,7 +19,7 @@ from ..config import Settings, current_settings
 from ..missions import bucket_for, get_mission
 from ..timestamps import TimeLike, to_utc
 from .datasets import finish_table, group_objects
-from .discover import stored_objects
+from .discover import forget_listings, stored_objects
 from .index import encode_parquet
 from .location import locate
 from .query import result_frame
@@ -51,6 +51,7 @@ def search_by_listing(
         raise ValueError(f"the time range is empty: stop {end} is not after start {begin}")
     bucket = bucket_for(m.name, inst.name, stage or settings.stage)
     location = locate(bucket, settings, storage_options)
+    forget_listings(location.data, bucket)  # others write: list what is there now
     found: dict[str, dict[str, Any]] = {}
     for pattern in _day_folders(bucket, level, level == m.first_level, begin, end):
         found.update(location.data.glob(pattern, detail=True))
