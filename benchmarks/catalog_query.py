@@ -99,9 +99,9 @@ def _publish_index(entries: int) -> None:
     from soc_workspace.catalog.datasets import Dataset, finish_table
     from soc_workspace.catalog.index import publish
     from soc_workspace.catalog.location import IndexWriter, locate
-    from soc_workspace.config import load_settings
+    from soc_workspace.config import current_settings
 
-    settings = load_settings()
+    settings = current_settings()
     rng = np.random.default_rng(0)
     for instrument in INSTRUMENTS:
         t = time.perf_counter()

@@ -114,7 +114,9 @@ def prepare_data(args: argparse.Namespace, options: dict, tmp: Path) -> tuple[li
 def demo_data(write_demo_data, days: int, options: dict) -> list[str]:
     from soc_workspace.missions import parse_filename
 
-    report = write_demo_data(options, days=days, missions=["hermes"], instruments=["eea"])
+    report = write_demo_data(
+        options, days=days, missions=["hermes"], instruments=["eea"], catalog=False
+    )
     latest: dict[tuple, tuple[tuple[int, ...], str]] = {}
     for bucket, key, _size in report.objects:
         if not key.startswith("l1/") or not key.endswith(".cdf"):

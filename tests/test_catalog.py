@@ -577,9 +577,9 @@ def test_cli_search_build_and_datasets(soc_store):
             "l0",
             "-d",
             "spectrum",
-            "-s",
+            "--start",
             "2025-06-01T00:00",
-            "-e",
+            "--stop",
             "2025-06-01T06:00",
         ],
         env={"COLUMNS": "200"},
@@ -616,10 +616,10 @@ def test_search_of_unindexed_buckets_says_so(embedded_store, monkeypatch):
         CatalogError,
         match=r"dev-hermes-merit has no index.*catalog build --bucket dev-hermes-merit",
     ):
-        search("hermes", "merit", env="dev")
+        search("hermes", "merit", stage="dev")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert search("hermes", env="dev").empty
+        assert search("hermes", stage="dev").empty
     assert any("dev-hermes-merit" in str(w.message) for w in caught)
     clear_cache()
 
@@ -635,10 +635,10 @@ def demo_dev(soc_store):
     from soc_workspace.demo import write_demo_data
 
     fs, _ = soc_store
-    report = write_demo_data(days=1, start=DEMO_DAY.date(), env="dev", progress=False)
+    report = write_demo_data(days=1, start=DEMO_DAY.date(), stage="dev", progress=False)
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["catalog", "build", "-m", "hermes", "-m", "padre", "--env", "dev", "-q"]
+        cli, ["catalog", "build", "-m", "hermes", "-m", "padre", "--stage", "dev", "-q"]
     )
     assert result.exit_code == 0, result.output
     clear_cache()
@@ -670,8 +670,11 @@ def test_demo_day_is_exactly_its_newest_files(demo_dev):
                 listed.add((bucket, key, info["size"]))
     assert listed == set(report.objects)
     expected = _newest_of_the_day(listed, DEMO_DAY)
-    found = search(start=DEMO_DAY, stop=DEMO_DAY + timedelta(days=1), env="dev")
+    found = search(start=DEMO_DAY, stop=DEMO_DAY + timedelta(days=1), stage="dev")
     assert set(found["url"]) == expected
+    with pytest.warns(FutureWarning, match=r"search\(env=\.\.\.\) is now search\(stage="):
+        old_spelling = search(start=DEMO_DAY, stop=DEMO_DAY + timedelta(days=1), env="dev")
+    pd.testing.assert_frame_equal(old_spelling, found)
     assert len(found) == len(expected)  # each file once
     assert found["latest"].all()
     reprocessed = found[found["version"] == "1.0.1"]
@@ -683,11 +686,11 @@ def test_demo_day_is_exactly_its_newest_files(demo_dev):
         DEMO_DAY + timedelta(hours=2),
         DEMO_DAY + timedelta(hours=3),
         version="all",
-        env="dev",
+        stage="dev",
     )
     assert list(history["version"]) == ["1.0.0", "1.0.1"]
     # the day before and the day after hold nothing
-    assert search(start=DEMO_DAY - timedelta(days=1), stop=DEMO_DAY, env="dev").empty
+    assert search(start=DEMO_DAY - timedelta(days=1), stop=DEMO_DAY, stage="dev").empty
     assert set(
         search(
             "padre",
@@ -695,9 +698,35 @@ def test_demo_day_is_exactly_its_newest_files(demo_dev):
             "l0",
             DEMO_DAY + timedelta(hours=5),
             DEMO_DAY + timedelta(hours=7),
-            env="dev",
+            stage="dev",
         )["start"].dt.hour
     ) == {4, 6}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("mission", "instrument", "level", "start", "stop"),
+    [
+        ("hermes", "merit", "l1", "2025-06-01T02:00", "2025-06-01T04:00"),  # reprocessed hours
+        ("hermes", "eea", "l1", "2025-06-01T00:30", "2025-06-01T01:30"),  # inside a file
+        ("hermes", "nemisis", "l1", "2025-05-31T23:00", "2025-06-01T00:00:01"),  # its edge
+        ("padre", "meddea", "l0", "2025-06-01T05:00", "2025-06-01T07:00"),  # three datasets
+        ("padre", "meddea", "l1", "2025-06-01T00:00", "2025-06-01T01:00"),  # daily, one each
+        ("hermes", "eea", "l0", "2025-06-01T00:00", "2025-06-02T00:00"),  # the first level
+    ],
+)
+def test_a_listing_finds_what_the_index_finds(demo_dev, mission, instrument, level, start, stop):
+    """The explicit listing (reruns of a bucket not indexed yet) chooses files by the same
+    rule as the index: overlapping [start, stop), newest versions, in the same order."""
+    from soc_workspace.catalog.listing import search_by_listing
+
+    indexed = search(mission, instrument, level, start, stop, stage="dev")
+    listed = search_by_listing(mission, instrument, level, start, stop, stage="dev")
+    assert len(indexed) > 0
+    assert listed["url"].tolist() == indexed["url"].tolist()
+    pd.testing.assert_frame_equal(
+        listed.drop(columns=["etag"]), indexed.drop(columns=["etag"]), check_dtype=False
+    )
 
 
 @pytest.mark.integration
@@ -709,7 +738,7 @@ def test_committed_catalogs_cover_the_demo_datasets(demo_dev):
     top = intake.from_yaml_file(str(files["soc.yaml"]))
     assert {f"{m}.yaml" for m in top} | {"soc.yaml"} == set(files)  # nothing unreachable
     entries = {name for m in top for name in top[m].read()}
-    products = list_datasets(env="dev")
+    products = list_datasets(stage="dev")
     products = products[products["filetype"].isin(["cdf", "fits"])]
     assert entries == set(products["dataset"])
     reader = top["hermes"].read()["hermes_merit_l1"]
@@ -729,7 +758,9 @@ def test_intake_catalogs_read_real_files(soc_store, tmp_path):
     assert "padre_meddea_l0_photon" in list(padre)
     assert "padre_meddea_raw_photon" not in list(padre)  # telemetry: no reader of ours
     entry = padre.entries["padre_meddea_l0_photon"]
-    assert set(entry.user_parameters) == {"start", "stop", "env", "version"}
+    assert set(entry.user_parameters) == {"start", "stop", "stage", "version"}
+    # one spelling of each argument, as search() spells them
+    assert set(entry.kwargs) == {"dataset", "start", "stop", "stage", "version"}
     # the real photon file of shared/data, read through the catalog and our reader
     data = padre["padre_meddea_l0_photon"].read(start="2024-09-16", stop="2024-09-17")
     assert data.sizes
@@ -751,13 +782,19 @@ def test_committed_catalogs_load_and_read_demo_data(demo_dev):
         cat = top[mission].read()
         assert list(cat) == list(intake.from_yaml_file(str(files[f"{mission}.yaml"])))
         for name in cat:
-            data = cat[name].read(start=str(begin), stop=str(end), env="dev")
+            data = cat[name].read(start=str(begin), stop=str(end), stage="dev")
             time_dim = next(d for d in data.dims if str(data[d].dtype).startswith("datetime64"))
             times = data[time_dim].values
             assert len(times), name
             assert begin.replace(tzinfo=None) <= pd.Timestamp(times[0]) < end.replace(tzinfo=None)
             read += 1
     assert read >= 10
+    # the old name of stage still works, and warns
+    with pytest.warns(FutureWarning, match=r"read\(env=\.\.\.\) is now read\(stage="):
+        old = (
+            top["hermes"].read()["hermes_merit_l1"].read(start=str(begin), stop=str(end), env="dev")
+        )
+    assert old.sizes
 
 
 @pytest.mark.integration
@@ -767,14 +804,14 @@ def test_open_catalog_files_reads_what_a_search_found(demo_dev):
     from soc_workspace import open_catalog_files, open_dataset
 
     begin, end = DEMO_DAY + timedelta(hours=2), DEMO_DAY + timedelta(hours=3, minutes=30)
-    found = search("hermes", "merit", "l1", begin, end, env="dev")
+    found = search("hermes", "merit", "l1", begin, end, stage="dev")
     assert list(found["version"]) == ["1.0.1", "1.0.1"]  # the reprocessed hours, newest only
     whole = open_catalog_files(found)
     singles = [open_dataset(url) for url in found["url"]]
     time_dim = next(d for d in whole.dims if np.issubdtype(whole[d].dtype, np.datetime64))
     assert whole.sizes[time_dim] == sum(s.sizes[time_dim] for s in singles)
     trimmed = open_catalog_files(
-        mission="hermes", instrument="merit", level="l1", start=begin, stop=end, env="dev"
+        mission="hermes", instrument="merit", level="l1", start=begin, stop=end, stage="dev"
     )
     times = pd.DatetimeIndex(trimmed[time_dim].values)
     assert times.min() >= begin.replace(tzinfo=None)
@@ -783,6 +820,6 @@ def test_open_catalog_files_reads_what_a_search_found(demo_dev):
     inside = (every >= begin.replace(tzinfo=None)) & (every < end.replace(tzinfo=None))
     assert trimmed.sizes[time_dim] == inside.sum() > 0  # [start, stop): stop excluded
     with pytest.raises(ValueError, match=r"3 datasets \(padre_meddea_l0_housekeeping"):
-        open_catalog_files(search("padre", "meddea", "l0", begin, end, env="dev"))
+        open_catalog_files(search("padre", "meddea", "l0", begin, end, stage="dev"))
     with pytest.raises(ValueError, match="no files found"):
-        open_catalog_files(mission="hermes", instrument="merit", start="2030-01-01", env="dev")
+        open_catalog_files(mission="hermes", instrument="merit", start="2030-01-01", stage="dev")

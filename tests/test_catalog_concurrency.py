@@ -21,7 +21,7 @@ from conftest import serve_store
 
 from soc_workspace.catalog import build, clear_cache, update
 from soc_workspace.missions import key_for, make_filename, parse_filename
-from soc_workspace.store.embedded import store_environment
+from soc_workspace.store.credentials import store_environment
 
 BUCKET = "hermes-eea"
 DATASET = "hermes_eea_l1"

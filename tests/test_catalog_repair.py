@@ -25,7 +25,7 @@ from soc_workspace.catalog.datasets import finish_table
 from soc_workspace.catalog.index import encode_parquet
 from soc_workspace.cli import cli
 from soc_workspace.missions import key_for, make_filename, parse_filename
-from soc_workspace.store.embedded import store_environment
+from soc_workspace.store.credentials import store_environment
 
 BUCKET = "hermes-eea"
 DATASET = "hermes_eea_l1"

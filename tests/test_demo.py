@@ -19,10 +19,11 @@ from cdflib.xarray import cdf_to_xarray
 from click.testing import CliRunner
 from conftest import serve_store
 
-from soc_workspace.demo import RemoteStoreError, generate_files, is_loopback, write_demo_data
+from soc_workspace.demo import RemoteStoreError, generate_files, write_demo_data
 from soc_workspace.demo.cli import demo_data
 from soc_workspace.demo.hermes import CADENCE_SECONDS, EEA_APID
 from soc_workspace.missions import bucket_for, key_for, parse_filename, parse_key
+from soc_workspace.store import is_loopback
 
 START = date(2025, 6, 1)
 DAY = datetime(2025, 6, 1, tzinfo=UTC)
@@ -386,26 +387,50 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tree, tmp_path):
 # -- the store ---------------------------------------------------------------------------------
 
 
-def test_write_into_a_store_lists_what_it_wrote(embedded_store):
-    report = write_demo_data(
-        embedded_store.storage_options(), days=1, instruments=["merit"], env="dev", progress=False
-    )
+def test_write_into_a_store_lists_what_it_wrote_and_catalogues_it(embedded_store):
+    from soc_workspace.catalog import search
+
+    options = embedded_store.storage_options()
+    report = write_demo_data(options, days=1, instruments=["merit"], stage="dev", progress=False)
     assert report.files == 26
     assert report.bytes > 1e6
     assert report.seconds > 0
-    fs = s3fs.S3FileSystem(**embedded_store.storage_options(), skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
     listed = sorted(
         (path.split("/", 1)[0], path.split("/", 1)[1], info["size"])
         for path, info in fs.find("dev-hermes-merit", detail=True).items()
+        if not path.split("/", 1)[1].startswith("catalog")
     )
     assert listed == report.objects
     assert report.buckets() == {"dev-hermes-merit": (26, report.bytes)}
+    # One way to seed demo data, and it comes with its catalog
+    assert report.catalogued == ["dev-hermes-merit"]
+    found = search("hermes", "merit", "l1", stage="dev", storage_options=options, version="all")
+    assert sorted(found["url"]) == sorted(f"s3://{b}/{k}" for b, k, _ in report.objects)
+
+
+def test_write_without_the_catalog(embedded_store):
+    options = embedded_store.storage_options()
+    report = write_demo_data(
+        options, days=1, instruments=["spani"], stage="dev", catalog=False, progress=False
+    )
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    assert report.catalogued == []
+    assert not fs.exists("dev-hermes-spani/catalog.json")
 
 
 def test_write_into_the_configured_store(store_env):
-    report = write_demo_data(days=1, instruments=["spani"], env="dev", progress=False)
+    report = write_demo_data(days=1, instruments=["spani"], stage="dev", progress=False)
     assert {b for b, _, _ in report.objects} == {"dev-hermes-spani"}
     assert report.target == store_env.endpoint_url
+
+
+def test_the_old_name_of_stage_still_works_and_warns(store_env):
+    with pytest.warns(FutureWarning, match=r"write_demo_data\(env=\.\.\.\) is now"):
+        report = write_demo_data(
+            days=1, instruments=["spani"], env="dev", catalog=False, progress=False
+        )
+    assert {b for b, _, _ in report.objects} == {"dev-hermes-spani"}
 
 
 @pytest.mark.parametrize(
@@ -458,13 +483,26 @@ def test_cli_writes_into_a_store(embedded_store, monkeypatch):
     for name, value in embedded_store.operator.environment().items():
         monkeypatch.setenv(name, value)  # demo data goes into pipeline buckets: the operator
     args = ["--days", "1", "--store", embedded_store.endpoint_url, "--no-progress"]
-    args += ["--instrument", "merit", "--env", "dev", "--start", "2025-07-01"]
+    args += ["-i", "merit", "--stage", "dev", "--start", "2025-07-01"]
     result = CliRunner().invoke(demo_data, args)
     assert result.exit_code == 0, result.output
     assert "dev-hermes-merit: 26 files" in result.output  # 24 hours + 2 reprocessed
+    assert "catalog built for 1 bucket(s)" in result.output
     fs = s3fs.S3FileSystem(**embedded_store.storage_options(), skip_instance_cache=True)
     key = "l1/unknown/2025/07/01/hermes_mrt_l1_20250701T000000_v1.0.0.cdf"
     assert fs.exists(f"dev-hermes-merit/{key}")
+    assert fs.exists("dev-hermes-merit/catalog.json")
+
+
+def test_cli_takes_the_old_env_flag_with_a_warning(embedded_store, monkeypatch):
+    for name, value in embedded_store.operator.environment().items():
+        monkeypatch.setenv(name, value)
+    args = ["--days", "1", "--store", embedded_store.endpoint_url, "--no-progress"]
+    args += ["-i", "nemisis", "--env", "dev", "--no-catalog", "--start", "2025-07-01"]
+    with pytest.warns(FutureWarning, match="--env is now --stage"):
+        result = CliRunner().invoke(demo_data, args)
+    assert result.exit_code == 0, result.output
+    assert "dev-hermes-nemisis: 26 files" in result.output
 
 
 def test_cli_refuses_a_remote_store(capsys):
@@ -480,22 +518,30 @@ def test_cli_refuses_a_remote_store(capsys):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_store_serve_fills_an_empty_state_dir_once(tmp_path):
-    state = tmp_path / "state"
+def test_demo_data_fills_the_embedded_stores_folder_with_its_catalog(tmp_path):
+    """Without a running store, `demo-data` fills the embedded store's folder (data and
+    catalog), which `store serve` then serves: the one way to seed demo data."""
+    import os
+    import subprocess
+    import sys
 
-    proc, info = serve_store(state, "--demo-days", "1", timeout=180)
+    from soc_workspace.catalog import search
+
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SOC_WORKSPACE"))}
+    env["SOC_WORKSPACE__EMBEDDED_STORE__STATE_DIR"] = str(state)
+    command = [sys.executable, "-m", "soc_workspace", "demo-data", "--days", "1"]
+    command += ["-i", "merit", "--no-progress"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hermes-merit: 26 files" in done.stdout
+    assert "catalog built for 1 bucket(s)" in done.stdout
+    assert (state / "objects" / "hermes-merit" / "catalog.json").is_file()
+
+    proc, info = serve_store(state)
     try:
-        fs = s3fs.S3FileSystem(**info, skip_instance_cache=True)
-        assert "hermes-eea" in fs.ls("", refresh=True)
-        first = sorted(p for p in (state / "objects").rglob("*") if p.is_file())
-        assert len(first) == 205
+        found = search("hermes", "merit", "l1", storage_options=info)
+        assert len(found) == 24  # the newest version of each hour
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert "writing 1 day(s) of demo data" in output
-
-    proc, info = serve_store(state, "--demo-days", "1", timeout=180)
-    proc.terminate()
-    output = proc.communicate(timeout=30)[0]
-    assert "demo data" not in output  # not empty any more: nothing written
-    assert sorted(p for p in (state / "objects").rglob("*") if p.is_file()) == first
+        proc.communicate(timeout=30)

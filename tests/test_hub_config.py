@@ -84,7 +84,7 @@ def test_user_environment_points_at_gateway_store_and_catalog():
     assert env["DASK_GATEWAY__PROXY_ADDRESS"] == GATEWAY.proxy_address
     assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
     assert env["SOC_WORKSPACE__CATALOG__URL"] == "s3://soc-catalogs/"
-    assert env["SOC_WORKSPACE__ENVIRONMENT"] == "prod"
+    assert env["SOC_WORKSPACE__STAGE"] == "prod"
     assert c.Spawner.default_url == "/lab"
 
 

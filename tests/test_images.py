@@ -44,6 +44,25 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+def _requirements_of(*extras: str) -> list[str]:
+    """The project's requirements with these extras, its extras' references to itself
+    (``soc-workspace[workspace]``) followed."""
+    project = _pyproject()["project"]
+    wanted, seen, todo = list(project["dependencies"]), set(), list(extras)
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for text in project["optional-dependencies"][extra]:
+            requirement = Requirement(text)
+            if canonicalize_name(requirement.name) == "soc-workspace":
+                todo += sorted(requirement.extras)
+            else:
+                wanted.append(text)
+    return wanted
+
+
 def _unsatisfied(requirements: list[str], pins: dict[str, str]) -> list[str]:
     missing = []
     for text in requirements:
@@ -100,7 +119,7 @@ def test_notebook_lock_covers_the_project_and_the_chart():
         (ROOT / "extensions" / "soc-workspace-lab" / "pyproject.toml").read_text()
     )
     wanted = (
-        _pyproject()["project"]["dependencies"]
+        _requirements_of("workspace")
         + extension["project"]["dependencies"]
         + [
             line.split("#")[0].strip()
@@ -123,8 +142,7 @@ def test_packages_txt_is_the_lock():
 
 def test_hub_lock_keeps_the_charts_hub_and_adds_the_gateway():
     pins = _pins(IMAGES / "hub" / "requirements.lock")
-    project = _pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["kubernetes"]
+    wanted = _requirements_of("kubernetes")
     assert _unsatisfied(wanted, pins) == [], "run images/hub/lock.sh"
     # what quay.io/jupyterhub/k8s-hub:4.4.0 ships, unchanged
     assert pins["jupyterhub"] == "5.5.0"

@@ -43,15 +43,23 @@ def test_files_are_concatenated_in_time_order_lazily(hours, whole):
     assert ds.attrs["Mission_group"] == "HERMES"
 
 
-def test_glob_table_and_sequential_give_the_same(hours):
+def test_glob_sizes_and_sequential_give_the_same(hours):
     by_list = soc_workspace.open_mfdataset(hours)
     by_glob = soc_workspace.open_mfdataset(str(hours[0].parent / "*.cdf"))
-    table = pd.DataFrame(
-        {"url": [str(p) for p in hours], "filesize": [p.stat().st_size for p in hours]}
-    )
-    by_table = soc_workspace.open_mfdataset(table, parallel=False)
+    sizes = [p.stat().st_size for p in hours]
+    with_sizes = soc_workspace.open_mfdataset(hours, sizes=sizes, parallel=False)
     xr.testing.assert_identical(by_list.load(), by_glob.load())
-    xr.testing.assert_identical(by_list, by_table.load())
+    xr.testing.assert_identical(by_list, with_sizes.load())
+
+
+def test_a_search_result_is_opened_one_way(hours):
+    """open_catalog_files opens search results; open_mfdataset refuses them and says so."""
+    table = pd.DataFrame({"url": [str(p) for p in hours]})
+    with pytest.raises(TypeError, match=r"open_catalog_files\(result\)"):
+        soc_workspace.open_mfdataset(table)
+    xr.testing.assert_identical(
+        soc_workspace.open_catalog_files(table).load(), soc_workspace.open_mfdataset(hours).load()
+    )
 
 
 def test_rechunking_and_variable_selection(hours):
@@ -74,8 +82,8 @@ def test_bad_arguments():
         soc_workspace.open_mfdataset([EEA], errors="ignore")
     with pytest.raises(FileNotFoundError, match="no files match"):
         soc_workspace.open_mfdataset("/nonexistent/*.cdf")
-    with pytest.raises(ValueError, match="'url' column"):
-        soc_workspace.open_mfdataset(pd.DataFrame({"path": [str(EEA)]}))
+    with pytest.raises(ValueError, match="1 sizes for 2 files"):
+        soc_workspace.open_mfdataset([EEA, EEA], sizes=[1])
 
 
 def test_fits_files_concatenate_along_time(shared_data):

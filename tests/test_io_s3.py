@@ -95,7 +95,7 @@ def test_open_mfdataset_from_an_s3_glob_and_a_catalog_table(store_env, uploaded)
     table = pd.DataFrame(
         {"url": sorted(f"s3://{BUCKET}/hours/{p.name}" for p in uploaded["hours"])}
     )
-    xr.testing.assert_equal(soc_workspace.open_mfdataset(table).load(), local)
+    xr.testing.assert_equal(soc_workspace.open_catalog_files(table).load(), local)
 
 
 def test_open_mfdataset_without_the_byte_cache(store_env, uploaded, monkeypatch):

@@ -13,7 +13,9 @@ from soc_workspace.missions import (
     MISSIONS,
     FileInfo,
     bucket_for,
+    bucket_of,
     get_mission,
+    is_pipeline_bucket,
     key_for,
     make_filename,
     parse_bucket,
@@ -272,7 +274,7 @@ def test_round_trip_fields_name_fields(info):
 
 
 @pytest.mark.parametrize(
-    ("mission", "instrument", "env", "bucket"),
+    ("mission", "instrument", "stage", "bucket"),
     [
         ("hermes", "eea", "prod", "hermes-eea"),
         ("hermes", "nem", "dev", "dev-hermes-nemisis"),
@@ -281,10 +283,17 @@ def test_round_trip_fields_name_fields(info):
         ("swxsoc_pipeline", "reach", "dev", "dev-swxsoc-pipeline-reach"),
     ],
 )
-def test_buckets(mission, instrument, env, bucket):
-    assert bucket_for(mission, instrument, env) == bucket
+def test_buckets(mission, instrument, stage, bucket):
+    assert bucket_for(mission, instrument, stage) == bucket
     parsed = parse_bucket(bucket)
-    assert (parsed.mission, parsed.env) == (mission, env)
+    assert (parsed.mission, parsed.stage) == (mission, stage)
+    assert is_pipeline_bucket(bucket)
+    assert bucket_of(f"s3://{bucket}/l1/x.cdf") == bucket_of(f"{bucket}/l1") == bucket
+
+
+def test_other_buckets_are_not_pipeline_buckets():
+    assert not is_pipeline_bucket("soc-workspace-scratch")
+    assert not is_pipeline_bucket("hermes-eea-copy")
 
 
 def test_unknown_bucket_lists_the_valid_ones():

@@ -17,7 +17,7 @@ import time
 import pytest
 import s3fs
 
-from soc_workspace.store.embedded import store_environment
+from soc_workspace.store.credentials import store_environment
 from soc_workspace.store.process import serve_in_subprocess
 
 COMMAND = [sys.executable, "-m", "soc_workspace.cli"]

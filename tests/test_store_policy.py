@@ -34,7 +34,7 @@ GUIDE_VALUES = PROJECT_ROOT / "docs" / "examples" / "swxsoc-eks-values.yaml"
 def test_the_deployment_guides_policy_is_the_role_policy_of_its_example_values(monkeypatch):
     values = yaml.safe_load(GUIDE_VALUES.read_text())
     monkeypatch.setenv("SOC_WORKSPACE__SCRATCH__URL", values["scratch"]["url"])
-    monkeypatch.setenv("SOC_WORKSPACE__ENVIRONMENT", values["environment"])
+    monkeypatch.setenv("SOC_WORKSPACE__STAGE", values["stage"])
     expected = policy_json(role_policy(load_settings()))
     assert GUIDE_POLICY.read_text() == expected, (
         "docs/examples/iam-policy-users.json differs from soc_workspace.store.policy: "

@@ -217,7 +217,7 @@ def test_kernel_searches_opens_and_computes_on_demo_data(scientist, kernel):
         from soc_workspace import catalog
         from soc_workspace.compute import dask_cluster
         files = catalog.search("hermes", "eea", "l1", start="{DAY}", stop="{DAY}T23:59:59")
-        ds = catalog.open(files)
+        ds = catalog.open_catalog_files(files)
         name = next(v for v in ds.data_vars if ds[v].ndim == 1 and ds[v].dtype.kind in "fiu")
         time = ds[name].dims[0]
         with dask_cluster(workers=2) as client:

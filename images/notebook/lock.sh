@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Re-lock the notebook image's base environment: requirements.lock (exact versions of every
-# package) and packages.txt (the same list, readable and diffable in reviews).
+# Re-lock the notebook image's base environment, soc-workspace with its `workspace` extra:
+# requirements.lock (exact versions of every package) and packages.txt (the same list,
+# readable and diffable in reviews).
 # Run from anywhere after changing requirements.in or pyproject.toml's dependencies.
 # The dependencies of the project's two packages (soc-workspace and its JupyterLab extension)
 # are locked; the packages themselves the Dockerfile installs from this repository.
@@ -9,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 python3 -m uv pip compile pyproject.toml extensions/soc-workspace-lab/pyproject.toml \
-    images/notebook/requirements.in \
+    images/notebook/requirements.in --extra workspace \
     --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
     --no-header --annotation-style line --quiet \
     --output-file images/notebook/requirements.lock

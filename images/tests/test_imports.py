@@ -49,4 +49,4 @@ def test_soc_workspace_settings_load():
     from soc_workspace.config import load_settings
 
     settings = load_settings()
-    assert settings.environment in ("prod", "dev")
+    assert settings.stage in ("prod", "dev")

@@ -18,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "load_settings": "soc_workspace.config",
+    "current_settings": "soc_workspace.config",
     "parse_filename": "soc_workspace.missions",
     "make_filename": "soc_workspace.missions",
     "bucket_for": "soc_workspace.missions",

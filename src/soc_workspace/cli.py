@@ -93,6 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
+    except ModuleNotFoundError as err:
+        if err.name is None or err.name.split(".")[0] == "soc_workspace":
+            raise
+        # The core package reads and finds data; the workspace's parts are an extra.
+        click.secho(
+            f"error: this command needs {err.name}, which is not installed: install "
+            "soc-workspace with its workspace extra, pip install 'soc-workspace[workspace]'",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
     except (ValueError, OSError, RuntimeError) as err:
         # Our errors say what is wrong and what to do; a traceback would bury that.
         click.secho(f"error: {err}", fg="red", err=True)

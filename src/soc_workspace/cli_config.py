@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .config import DEFAULTS_FILE, describe_settings, load_settings, user_config_file
+from .config import DEFAULTS_FILE, current_settings, describe_settings, user_config_file
 
 
 @click.group()
@@ -20,7 +20,7 @@ def config() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def show(as_json: bool) -> None:
     """Print every setting, its value and its origin (defaults, user file, environment)."""
-    settings = load_settings()
+    settings = current_settings()
     rows = describe_settings(settings)
     if as_json:
         click.echo(json.dumps({r.key: r.value for r in rows}, indent=2))

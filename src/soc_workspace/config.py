@@ -5,8 +5,11 @@ below only give them types. The standard AWS variables (``AWS_ENDPOINT_URL_S3``,
 ``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ...) keep the meaning boto3 gives them: they apply
 wherever our own settings leave a value empty.
 
->>> settings = load_settings()
->>> settings.environment in ("prod", "dev")
+Code reads them with :func:`current_settings` (read once, again only when a settings file or
+variable changed); :func:`load_settings` reads them afresh, with overrides.
+
+>>> settings = current_settings()
+>>> settings.stage in ("prod", "dev")
 True
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +33,9 @@ from pydantic_settings import (
 ENV_PREFIX = "SOC_WORKSPACE__"
 CONFIG_FILE_VARIABLE = "SOC_WORKSPACE_CONFIG"
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+# Settings renamed in 0.2, old name -> new name; the old names still work, with a warning,
+# until 0.3. "environment" now means only a mission's Python (calibration.environments).
+RENAMED = {"environment": "stage"}
 
 
 class _Section(BaseModel):
@@ -65,14 +72,11 @@ class ScratchSettings(_Section):
     @field_validator("url")
     @classmethod
     def _not_a_pipeline_bucket(cls, url: str) -> str:
-        from .missions import parse_bucket
+        from .missions import bucket_of, is_pipeline_bucket
 
         if not url.startswith("s3://") and "://" in url:
             return url
-        bucket = url.removeprefix("s3://").split("/", 1)[0]
-        try:
-            parse_bucket(bucket)
-        except ValueError:
+        if not is_pipeline_bucket(bucket_of(url)):
             return url
         raise ValueError(
             f"scratch url {url!r} is a SOC instrument bucket; outputs never go to pipeline "
@@ -242,7 +246,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    environment: Literal["prod", "dev"]
+    stage: Literal["prod", "dev"]
     store: StoreSettings
     scratch: ScratchSettings
     catalog: CatalogSettings
@@ -262,12 +266,65 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [
+            _OldNames(init_settings, "load_settings({old}=...)"),
+            _OldNames(env_settings, ENV_PREFIX + "{OLD}", from_environ=True),
+        ]
         user_file = user_config_file()
         if user_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=user_file))
+            user = TomlConfigSettingsSource(settings_cls, toml_file=user_file)
+            sources.append(_OldNames(user, f"{{old}} in {user_file}"))
         sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULTS_FILE))
         return tuple(sources)
+
+    @property
+    def environment(self) -> str:
+        """Deprecated: the prod/dev choice is :attr:`stage` now."""
+        warnings.warn(
+            "settings.environment is now settings.stage (the prod/dev buckets); the old name "
+            "goes away in 0.3",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.stage
+
+
+class _OldNames(PydanticBaseSettingsSource):
+    """One source of settings that still accepts the old names of renamed settings.
+
+    The renaming happens per source, so the precedence of sources holds for old names too.
+    """
+
+    def __init__(
+        self, source: PydanticBaseSettingsSource, where: str, *, from_environ: bool = False
+    ) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+        self.where = where
+        self.from_environ = from_environ
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = dict(self.source())
+        for old, new in RENAMED.items():
+            if self.from_environ:
+                variable = ENV_PREFIX + old.upper()
+                found = {k.upper(): v for k, v in os.environ.items()}.get(variable)
+            else:
+                found = values.pop(old, None)
+            if found is None:
+                continue
+            where = self.where.format(old=old, OLD=old.upper())
+            warnings.warn(
+                f"{where}: the setting {old!r} is now called {new!r} "
+                f"({ENV_PREFIX}{new.upper()}); the old name goes away in 0.3",
+                FutureWarning,
+                stacklevel=2,
+            )
+            values.setdefault(new, found)
+        return values
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -296,8 +353,9 @@ def user_config_file() -> Path | None:
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings now (files and environment are read on every call).
 
-    Keyword arguments override everything else, e.g. ``load_settings(environment="dev")``.
+    Keyword arguments override everything else, e.g. ``load_settings(stage="dev")``.
     A typo in a file or variable is an error naming the key, not a silently ignored value.
+    Code that just needs the settings in effect calls :func:`current_settings`.
     """
     user_file = user_config_file()
     if user_file is not None:
@@ -314,6 +372,44 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
 
 
+def stage_argument(stage: str | None, env: str | None, where: str) -> str | None:
+    """``stage``, or the old keyword ``env`` of ``where`` with a warning (until 0.3)."""
+    if env is None:
+        return stage
+    warnings.warn(
+        f"{where}(env=...) is now {where}(stage=...) (the prod/dev buckets); env= goes away in 0.3",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return stage or env
+
+
+_CURRENT: tuple[Any, Settings] | None = None
+# Variables that can change the settings: ours, and boto3's that fill empty store settings.
+_PREFIXES = ("SOC_WORKSPACE", "AWS_", "XDG_CONFIG_HOME")
+
+
+def current_settings() -> Settings:
+    """The settings in effect, read again only when a settings file or variable changed.
+
+    Every function that takes ``settings=None`` uses this. Reading the files costs
+    milliseconds, more than a warm catalog search; checking for changes costs microseconds.
+    """
+    global _CURRENT
+    user = user_config_file()
+    stat = user.stat() if user else None
+    key = (
+        (str(user), stat.st_mtime_ns, stat.st_size) if stat else None,
+        # Names first: reading every value of os.environ costs more than a warm search.
+        [(k, os.environ[k]) for k in sorted(k for k in os.environ if k.startswith(_PREFIXES))],
+    )
+    current = _CURRENT
+    if current is None or current[0] != key:
+        current = (key, load_settings())
+        _CURRENT = current
+    return current[1]
+
+
 @dataclass(frozen=True)
 class SettingOrigin:
     key: str
@@ -323,17 +419,20 @@ class SettingOrigin:
 
 def describe_settings(settings: Settings | None = None) -> list[SettingOrigin]:
     """Every setting with its value and where it came from (for ``config show``)."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     user_file = user_config_file()
     user = tomllib.loads(user_file.read_text()) if user_file else {}
     env = {k.upper(): k for k in os.environ}
     rows = []
+    old_names = {new: old for old, new in RENAMED.items()}
     for key, value in _flatten(settings.model_dump()).items():
         path = key.split(".")
-        variable = ENV_PREFIX + "__".join(p.upper() for p in path)
-        if variable in env:
+        spellings = [path] + ([[old_names[key]]] if key in old_names else [])
+        variables = [ENV_PREFIX + "__".join(p.upper() for p in s) for s in spellings]
+        variable = next((v for v in variables if v in env), None)
+        if variable:
             source = f"environment ({variable})"
-        elif _lookup(user, path) is not _MISSING:
+        elif any(_lookup(user, s) is not _MISSING for s in spellings):
             source = f"user file ({user_file})"
         else:
             source = "defaults"

@@ -110,6 +110,20 @@ def test_hub_mounts_match_the_rendered_configmaps(values_set):
     assert set(mounts.values()) <= rendered
 
 
+def test_the_old_name_of_stage_still_works_and_the_notes_say_to_rename_it():
+    for values, stage, warned in (
+        ({}, "prod", False),
+        ({"stage": "dev"}, "dev", False),
+        ({"environment": "dev"}, "dev", True),
+    ):
+        rendered = render({"allowDummyAuthenticator": True, **values})
+        user = find(objects(rendered), "ConfigMap", "soc-workspace-user")
+        assert f'stage = "{stage}"' in user["data"]["config.toml"], values
+        assert "environment =" not in user["data"]["config.toml"]
+        notes = rendered["soc-workspace/templates/NOTES.txt"]
+        assert ("`environment` is now called `stage`" in notes) is warned, values
+
+
 def test_user_settings_are_valid_soc_workspace_settings(monkeypatch, tmp_path):
     """The user servers' config.toml is read by soc_workspace's own settings loader."""
     from soc_workspace.config import load_settings
@@ -119,7 +133,7 @@ def test_user_settings_are_valid_soc_workspace_settings(monkeypatch, tmp_path):
     config.write_text(user["data"]["config.toml"])
     monkeypatch.setenv("SOC_WORKSPACE_CONFIG", str(config))
     settings = load_settings()
-    assert settings.environment == "dev"
+    assert settings.stage == "dev"
     assert settings.store.endpoint_url == "http://minio.storage.svc:9000"
     assert settings.store.max_attempts == 3
     assert settings.scratch.url == "s3://swxsoc-workspace-scratch/users"

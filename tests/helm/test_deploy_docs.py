@@ -23,10 +23,10 @@ WRITES = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:Abort
 
 def _soc_buckets() -> list[str]:
     return sorted(
-        bucket_for(mission, instrument.name, environment)
+        bucket_for(mission, instrument.name, stage)
         for mission in MISSIONS
         for instrument in get_mission(mission).instruments
-        for environment in ("prod", "dev")
+        for stage in ("prod", "dev")
     )
 
 

@@ -122,7 +122,7 @@ async def test_scheduler_and_worker_pods(values_set, gateway_of):
         assert spec["automountServiceAccountToken"] is False
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["SOC_WORKSPACE__SCRATCH__URL"]
-        assert env["SOC_WORKSPACE__ENVIRONMENT"] in ("prod", "dev")
+        assert env["SOC_WORKSPACE__STAGE"] in ("prod", "dev")
         labels = pod["metadata"]["labels"]
         for key, value in selector["matchLabels"].items():
             assert labels[key] == value

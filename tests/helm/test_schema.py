@@ -69,6 +69,7 @@ def test_a_misspelt_key_is_refused(values, key):
         {"profiles": {"standard": {"kernels": ["hermes", "cassini"]}}},
         {"scratch": {"url": "/tmp/scratch"}},
         {"serviceAccount": {"awsRoleArn": "swxsoc-users"}},
+        {"stage": "staging"},
         {"environment": "staging"},
     ],
 )
@@ -109,31 +110,64 @@ def test_every_key_is_typed_described_and_closed():
             assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
 
 
-def test_every_key_in_values_yaml_is_commented():
-    """Like the jupyterhub chart's values.yaml: a comment above every key of ours."""
+def _schema_node(path: list[str]) -> dict[str, Any] | None:
+    """The schema node describing the value at ``path`` (``$ref`` and patterns followed)."""
+    node: Any = OWN_SCHEMA
+    for key in path:
+        node = schema_tool._resolve(node, OWN_SCHEMA)
+        child = (node.get("properties") or {}).get(key)
+        if child is None:
+            child = next(
+                (c for p, c in (node.get("patternProperties") or {}).items() if re.search(p, key)),
+                None,
+            )
+        if child is None:
+            return None
+        node = child
+    return schema_tool._resolve(node, OWN_SCHEMA)
+
+
+def _own_keys(values: Any, path: list[str]):
+    if not isinstance(values, dict):
+        return
+    for key, value in values.items():
+        if not path and key in PASSTHROUGH:
+            continue  # the subcharts' keys are described by the subcharts' own schemas
+        yield [*path, key]
+        yield from _own_keys(value, [*path, key])
+
+
+def test_every_key_of_values_yaml_is_described_in_the_schema():
+    """As in zero-to-jupyterhub: descriptions live in the schema (and the reference generated
+    from it), so values.yaml's comments are left to say why a default is what it is."""
+    values = load_yaml(CHART / "values.yaml")
+    undescribed = []
+    for path in _own_keys(values, []):
+        node = _schema_node(path)
+        if node is None or not node.get("description"):
+            undescribed.append(".".join(path))
+    assert not undescribed, undescribed
+
+
+def test_values_yaml_comments_do_not_repeat_the_schema():
+    """A comment that only restates a key's description says nothing the reference does not."""
+
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
     lines = (CHART / "values.yaml").read_text().splitlines()
-    uncommented = []
-    block_indent = None  # inside a block scalar or a list item: no comments required
+    descriptions = {
+        words(node["description"])
+        for _, node in _object_nodes(OWN_SCHEMA)
+        if isinstance(node.get("description"), str)
+    }
+    repeated = []
     for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(line) - len(line.lstrip())
-        if block_indent is not None and indent > block_indent:
-            continue
-        block_indent = None
-        if stripped.startswith("- "):
-            block_indent = indent
-            continue
-        match = re.match(r"^([A-Za-z0-9_.\-/]+):(\s|$)", stripped)
-        if not match:
-            continue
-        if stripped.endswith("|") or stripped.endswith("|-"):
-            block_indent = indent
-        previous = lines[number - 2].strip() if number > 1 else ""
-        if not previous.startswith("#") and "#" not in stripped:
-            uncommented.append(f"values.yaml:{number}: {match.group(1)}")
-    assert not uncommented, "\n".join(uncommented)
+        comment = line.strip()
+        long_enough = comment.startswith("#") and len(words(comment)) > 12
+        if long_enough and any(words(comment) in d for d in descriptions):
+            repeated.append(f"values.yaml:{number}: {comment}")
+    assert not repeated, "\n".join(repeated)
 
 
 # -- the values we hand to the subcharts, against the subcharts' own schemas ----------------

@@ -9,6 +9,7 @@ and key layout, and its products land where hermes_eea's would.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -103,3 +104,19 @@ def bucket_checksums(s3) -> dict[str, str]:
         for path in s3.find(bucket, refresh=True):
             sums[path] = hashlib.sha256(s3.cat_file(path)).hexdigest()
     return sums
+
+
+@contextlib.contextmanager
+def catalog_built(s3, **storage_options):
+    """A catalog index over the pipeline bucket, as the SOC operator keeps it; removed
+    afterwards (other tests compare the bucket's objects)."""
+    from soc_workspace.catalog import build, clear_cache
+
+    build(PIPELINE_BUCKET, progress=False, storage_options=storage_options or None)
+    clear_cache()
+    try:
+        yield
+    finally:
+        s3.rm(f"{PIPELINE_BUCKET}/catalog", recursive=True)
+        s3.rm(f"{PIPELINE_BUCKET}/catalog.json")
+        clear_cache(disk=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -17,6 +16,7 @@ from soc_workspace.calibration import rerun
 from .rerun_helpers import (
     PIPELINE_BUCKET,
     bucket_checksums,
+    catalog_built,
     packet_start,
     put_raw_and_products,
     raw_name,
@@ -136,37 +136,34 @@ def test_a_worker_killed_mid_run_loses_no_file(client, s3, tmp_path):
     assert killed["address"] not in client.scheduler_info()["workers"]
 
 
-@contextlib.contextmanager
-def _catalog_built(s3):
-    """A catalog index over the pipeline bucket, removed afterwards (other tests list it)."""
-    from soc_workspace.catalog import build, clear_cache
-
-    build(PIPELINE_BUCKET, progress=False)
-    try:
-        yield
-    finally:
-        s3.rm(f"{PIPELINE_BUCKET}/catalog", recursive=True)
-        s3.rm(f"{PIPELINE_BUCKET}/catalog.json")
-        clear_cache(disk=True)
-
-
 def _no_listing(*args, **kwargs):
     raise AssertionError("inputs were found by listing the bucket although a catalog exists")
 
 
-def test_inputs_come_from_the_catalog_once_it_is_built(client, day, s3, monkeypatch):
+def test_rerun_inputs_are_the_catalogs_with_and_without_an_index(client, day, s3, monkeypatch):
+    """One way to a time range's inputs: the catalog's search. Without an index nothing is
+    listed silently; an explicit listing chooses exactly the files the index then finds,
+    by the same time rule (files overlapping the range, newest versions)."""
     from soc_workspace.calibration import find_inputs
-    from soc_workspace.catalog import search
+    from soc_workspace.catalog import CatalogError, search
 
     start, stop = "2025-07-02T00:00", "2025-07-02T03:00"
-    listed = find_inputs("hermes", "eea", start=start, stop=stop)  # no index yet: a listing
+    inside = "2025-07-02T00:30", "2025-07-02T01:30"  # starts inside the hour-0 file
+    with pytest.raises(CatalogError, match=r"has no index.*listing=True.*--list-bucket"):
+        find_inputs("hermes", "eea", start=start, stop=stop)
+    listed = find_inputs("hermes", "eea", start=start, stop=stop, listing=True)
     assert listed == day["raw"]
+    listed_inside = find_inputs("hermes", "eea", start=inside[0], stop=inside[1], listing=True)
+    assert listed_inside == day["raw"][:2]  # overlapping, not "starting in the range"
 
-    with _catalog_built(s3):
+    with catalog_built(s3):
         with monkeypatch.context() as patch:
             patch.setattr("s3fs.S3FileSystem.glob", _no_listing)
             assert find_inputs("hermes", "eea", start=start, stop=stop) == listed
+            assert find_inputs("hermes", "eea", start=inside[0], stop=inside[1]) == listed_inside
         found = search("hermes", "eea", "l0", start=start, stop=stop)
+        assert list(found["url"]) == listed
+        assert list(search("hermes", "eea", "l0", *inside)["url"]) == listed_inside
         table = rerun(found, cluster=client, progress=False)
     assert list(table["input"]) == listed
     assert list(table["status"]) == ["ok"] * len(listed)

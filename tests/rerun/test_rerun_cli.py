@@ -33,16 +33,24 @@ def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
     bad = simulate(tmp_path / raw_name(3, day=186), packets=10, start=packet_start(3, 186))
     bad.write_bytes(bad.read_bytes()[:100])
     s3.put_file(str(bad), f"hermes-eea/l0/2025/07/05/{bad.name}")
+    # the bucket has no catalog index here: the command says so, and how to go on
+    unindexed = soc(
+        "rerun", "-m", "hermes", "-i", "eea", "--start", "2025-07-05", "--stop", "2025-07-06"
+    )
+    assert unindexed.returncode == 1
+    assert "has no index" in unindexed.stderr
+    assert "--list-bucket" in unindexed.stderr
     done = soc(
         "rerun",
-        "--mission",
+        "-m",
         "hermes",
-        "--instrument",
+        "-i",
         "eea",
         "--start",
         "2025-07-05",
         "--stop",
         "2025-07-06",
+        "--list-bucket",
         "--workers",
         "1",
         "--json",
@@ -65,10 +73,12 @@ def test_rerun_a_time_range_from_the_command_line(s3, instrument_env, tmp_path):
 def test_rerun_of_an_empty_range_says_what_was_searched(s3):
     done = soc(
         "rerun", "--mission", "hermes", "--instrument", "eea",
-        "--start", "2031-01-01", "--stop", "2031-01-02",
+        "--start", "2031-01-01", "--stop", "2031-01-02", "--list-bucket",
     )  # fmt: skip
     assert done.returncode == 2
-    assert "no hermes eea files between 2031-01-01 00:00:00 and 2031-01-02" in done.stderr
+    assert "no hermes eea files overlapping 2031-01-01 00:00:00+00:00 to 2031-01-02" in (
+        done.stderr
+    )
     assert "give FILES" not in done.stderr
 
 

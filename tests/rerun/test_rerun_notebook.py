@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 
-from .rerun_helpers import put_raw_and_products
+from .rerun_helpers import catalog_built, put_raw_and_products
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TEMPLATE = Path(__file__).parents[2] / "notebooks" / "templates" / "rerun-calibration.ipynb"
@@ -35,14 +35,15 @@ def test_the_template_reruns_and_compares_a_day(s3, instrument_env, tmp_path, mo
         s3, tmp_path / "day", instrument_env, hours=(0, 1), packets=80, day=185
     )
     executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(TEMPLATE),
-        str(executed),
-        parameters={"start": "2025-07-04", "stop": "2025-07-05", "workers": 2},
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-    )
+    with catalog_built(s3):  # the template finds its inputs through the catalog
+        papermill.execute_notebook(
+            str(TEMPLATE),
+            str(executed),
+            parameters={"start": "2025-07-04", "stop": "2025-07-05", "workers": 2},
+            kernel_name="python3",
+            cwd=str(tmp_path),
+            progress_bar=False,
+        )
     notebook = nbformat.read(executed, as_version=4)
     cells = {tag: cell for cell in notebook.cells for tag in cell.metadata.get("tags", [])}
     rerun_output = outputs(cells["rerun"])

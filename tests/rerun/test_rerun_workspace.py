@@ -18,7 +18,7 @@ from soc_workspace.hub.environment import calibration_environment
 from soc_workspace.local.paths import StatePaths
 from soc_workspace.local.storekeys import operator_storage_options
 
-from .rerun_helpers import ENV_NAME, PACKAGE, put_raw_and_products
+from .rerun_helpers import ENV_NAME, PACKAGE, PIPELINE_BUCKET, put_raw_and_products
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -60,12 +60,15 @@ def test_the_template_runs_in_a_users_server_on_the_gateway(instrument_env, envi
             import s3fs
 
             # The operator puts the pipeline's files in; ana's rerun reads them with her keys.
-            store = s3fs.S3FileSystem(
-                **operator_storage_options(StatePaths(state)), skip_instance_cache=True
-            )
+            operator = operator_storage_options(StatePaths(state))
+            store = s3fs.S3FileSystem(**operator, skip_instance_cache=True)
             day = put_raw_and_products(
                 store, state / "pipeline", instrument_env, hours=(0, 1), packets=60, day=190
             )
+            # and catalogues them, as the SOC operator does: the template searches the catalog
+            from soc_workspace.catalog import build
+
+            build(PIPELINE_BUCKET, progress=False, storage_options=operator)
             person = new_user(connection, admin_session(connection), "ana", "a-long-password-42")
             person.start_server()
             kernel = person.start_kernel()

@@ -2,7 +2,7 @@
   Checks that make `helm install` fail with a message saying what to change, rather than
   deploying a workspace that breaks later: images with a known tag, Dask workers on the
   notebook image, and the wiring between the subcharts and this chart's objects.
-  Included once, from templates/settings/configmap.yaml.
+  Included once, from templates/hub/configmap-settings.yaml.
 */}}
 {{- define "soc-workspace.checks" -}}
 {{- $v := .Values }}

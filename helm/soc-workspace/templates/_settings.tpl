@@ -14,7 +14,7 @@
 {{- define "soc-workspace.settings.data-access" -}}
 {{- $v := (index . 0).Values }}
 {{- $s := index . 1 }}
-{{- $_ := set $s "environment" $v.environment }}
+{{- $_ := set $s "stage" (include "soc-workspace.stage" (index . 0)) }}
 {{- $_ := set $s "store" (dict
       "endpoint_url" $v.store.endpointUrl
       "region" $v.store.region
@@ -102,4 +102,9 @@
 {{- $_ := set $k "workshop" (dict "profile" $v.workshop.profile "priorityClassName" (include "soc-workspace.workshop-priority.fullname" .)) }}
 {{- end }}
 {{- $k | toPrettyJson }}
+{{- end }}
+
+{{- /* The prod/dev stage: `stage`, or `environment`, its old name (deprecated, until 0.3) */}}
+{{- define "soc-workspace.stage" -}}
+{{- .Values.environment | default .Values.stage }}
 {{- end }}

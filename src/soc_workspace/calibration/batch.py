@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from .comparison import compare as compare_products
 from .inputs import input_urls
 from .outputs import archived_url, put_text, run_location
@@ -79,7 +79,7 @@ def rerun(
         ``seconds``, ``log``, ``provenance``, ...; ``table.attrs`` holds ``run_id`` and
         ``run_url``. The table is also written to ``<run>/summary.csv``.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     inputs = input_urls(files_or_search)
     location = run_location(run_id, output=output, settings=settings)
     columns = COLUMNS + (COMPARE_COLUMNS if compare else [])

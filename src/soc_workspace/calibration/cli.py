@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from ..cli_options import (
+    instrument_option,
+    level_option,
+    mission_option,
+    stage_option,
+    time_range_options,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @click.command("rerun")
 @click.argument("files", nargs=-1)
-@click.option("--mission", help="Rerun the files of this mission (with --instrument, --start...).")
-@click.option("--instrument", help="Instrument of the files to rerun.")
-@click.option("--level", help="Level of the input files [default: the mission's first level].")
-@click.option("--start", type=click.DateTime(), help="Files starting at or after (UTC).")
-@click.option("--stop", type=click.DateTime(), help="Files starting before (UTC).")
+@mission_option()
+@instrument_option()
+@level_option()
+@time_range_options
+@stage_option()
+@click.option(
+    "--list-bucket",
+    is_flag=True,
+    help="Find the files of the time range by listing the instrument bucket instead of "
+    "reading its catalog index (for a bucket not indexed yet; slow for long ranges). The "
+    "same files are chosen.",
+)
 @click.option(
     "--workers", type=int, help="Dask workers [default: one per core, or 2 on the gateway]."
 )
 @click.option(
-    "--environment", help="Environment name or Python [settings: calibration.environments]."
+    "--environment",
+    help="Mission environment (its Python): a name or an interpreter path "
+    "[settings: calibration.environments].",
 )
 @click.option(
     "--compare/--no-compare",
@@ -38,8 +58,10 @@ def rerun_command(
     mission: str | None,
     instrument: str | None,
     level: str | None,
-    start: datetime | None,
-    stop: datetime | None,
+    start: pd.Timestamp | None,
+    stop: pd.Timestamp | None,
+    stage: str | None,
+    list_bucket: bool,
     workers: int | None,
     environment: str | None,
     compare: bool,
@@ -49,28 +71,42 @@ def rerun_command(
 ) -> int:
     """Rerun the pipeline's calibration of FILES (URLs, keys, paths) or of a time range.
 
-    Each file runs in its mission's environment, isolated, on a Dask cluster (the workspace's
-    gateway when configured, else local). Products, logs and provenance go to your scratch
-    folder, never to a pipeline bucket. Exit status 1 when any file failed.
+    A time range's files (--mission, --instrument, --start, --stop; --level defaults to the
+    mission's first level, what its calibration reads) are what `soc-workspace catalog search`
+    finds with the same options. Each file runs in its mission's environment, isolated, on a
+    Dask cluster (the workspace's gateway when configured, else local). Products, logs and
+    provenance go to your scratch folder, never to a pipeline bucket. Exit status 1 when any
+    file failed.
 
     \b
-    soc-workspace rerun --mission hermes --instrument eea --start 2025-06-01 --stop 2025-06-02
+    soc-workspace rerun -m hermes -i eea --start 2025-06-01 --stop 2025-06-02
     soc-workspace rerun s3://hermes-eea/l0/2025/06/01/hermes_EEA_l0_2025152-000000_v0.bin
     """
+    from ..config import load_settings
     from .batch import rerun
     from .inputs import find_inputs
 
+    settings = load_settings(stage=stage) if stage else None
     inputs = list(files)
     if mission or instrument or start or stop:
         if not (mission and instrument and start and stop):
             raise click.UsageError("a time range needs --mission, --instrument, --start and --stop")
-        found = find_inputs(mission, instrument, level=level, start=start, stop=stop)
+        found = find_inputs(
+            mission,
+            instrument,
+            level=level,
+            start=start,
+            stop=stop,
+            listing=list_bucket,
+            settings=settings,
+        )
         if not found and not inputs:
+            where = "in the bucket" if list_bucket else "in the catalog"
             raise click.UsageError(
-                f"no {mission} {instrument} files{f' at level {level}' if level else ''} between "
-                f"{start} and {stop} "
-                "in the catalog: check the dates (`soc-workspace catalog search`), or update "
-                "the catalog if the files are new (`soc-workspace catalog update`)"
+                f"no {mission} {instrument} files{f' at level {level}' if level else ''} "
+                f"overlapping {start} to {stop} {where}: check the dates "
+                "(`soc-workspace catalog search` with the same options), or update the catalog "
+                "if the files are new (`soc-workspace catalog update`)"
             )
         inputs += found
     if not inputs:
@@ -86,6 +122,7 @@ def rerun_command(
         compare=compare,
         output=output,
         timeout=timeout,
+        settings=settings,
     )
     if as_json:
         for row in table.to_dict(orient="records"):

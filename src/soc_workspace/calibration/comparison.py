@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..io.errors import SOCDataError
 from ..io.formats import HEAD_BYTES, detect_format
 
@@ -260,7 +260,7 @@ def compare(
         Value differences with ``|rerun - archived| <= atol + rtol * |archived|`` make a
         variable ``equivalent`` rather than ``different``.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     patterns = (
         settings.calibration.ignore_attributes if ignore_attributes is None else ignore_attributes
     )
@@ -441,7 +441,7 @@ def _open(location: str | os.PathLike[str], settings: Settings) -> Iterator[_Pro
     text = os.fspath(location)
     with ExitStack() as stack:
         if "://" in text and not text.startswith("file://"):
-            from .inputs import url_to_fs
+            from ..store import url_to_fs
 
             fs, path = url_to_fs(text, settings)
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="soc-compare-"))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 
 # Written last into an environment that `create_environment` finished building.
 MARKER = "soc-workspace-env.json"
@@ -61,7 +61,7 @@ class MissionEnvironment:
 
 
 def environments_dir(settings: Settings | None = None) -> Path:
-    return (settings or load_settings()).calibration.resolved_environments_dir
+    return (settings or current_settings()).calibration.resolved_environments_dir
 
 
 def _python_in(folder: Path) -> Path:
@@ -70,7 +70,7 @@ def _python_in(folder: Path) -> Path:
 
 def resolve_environment(value: str, settings: Settings | None = None) -> MissionEnvironment:
     """The environment named ``value`` (in environments_dir), or the interpreter at that path."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     if "/" in value or os.sep in value:
         python = Path(value).expanduser()
         if not python.exists():
@@ -102,7 +102,7 @@ def resolve_environment(value: str, settings: Settings | None = None) -> Mission
 
 def environment_name_for(mission: str, instrument: str, settings: Settings | None = None) -> str:
     """The registered environment of an instrument: ``mission/instrument`` first, then mission."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     table = {k.lower(): v for k, v in settings.calibration.environments.items()}
     for key in (f"{mission}/{instrument}".lower(), mission.lower()):
         if key in table:
@@ -118,7 +118,7 @@ def environment_for(
     mission: str, instrument: str, settings: Settings | None = None
 ) -> MissionEnvironment:
     """The environment that runs this instrument's calibration, per the settings."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     return resolve_environment(environment_name_for(mission, instrument, settings), settings)
 
 
@@ -347,7 +347,7 @@ def installed_packages(python: Path) -> dict[str, str]:
 
 def list_environments(settings: Settings | None = None) -> list[MissionEnvironment]:
     """Every environment in environments_dir and every one the settings name, with users."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     users: dict[str, list[str]] = {}
     for route, value in settings.calibration.environments.items():
         users.setdefault(value, []).append(route)

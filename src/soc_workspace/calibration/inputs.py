@@ -2,27 +2,24 @@
 
 An input may be given as an ``s3://`` URL (or any fsspec URL, e.g. PADRE's HTTPS mirror), a
 key in its instrument bucket (``l0/2025/06/01/hermes_EEA_l0_...bin``), a bare SOC file name
-(found at its key in the instrument bucket of ``settings.environment``), or a local path.
+(found at its key in the instrument bucket of ``settings.stage``), or a local path. A time
+range's inputs are what the catalog finds (:func:`find_inputs`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import fsspec
-
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..missions import FileInfo, bucket_for, get_mission, key_for, parse_filename, parse_key
-
-log = logging.getLogger(__name__)
+from ..store import url_to_fs
+from ..timestamps import TimeLike
 
 
 @dataclass(frozen=True)
@@ -56,22 +53,13 @@ def resolve_input(
             raise FileNotFoundError(f"input file {path} does not exist")
         url = str(path)
     else:
-        settings = settings or load_settings()
+        settings = settings or current_settings()
         name = text.rstrip("/").rsplit("/", 1)[-1]
         info = parse_filename(name)
         key = parse_key(text).key.strip("/") if "/" in text else key_for(info)
-        bucket = bucket_for(info.mission, info.instrument, settings.environment)
+        bucket = bucket_for(info.mission, info.instrument, settings.stage)
         url = f"s3://{bucket}/{key}"
     return InputFile(url=url, info=parse_filename(url.rsplit("/", 1)[-1]))
-
-
-def url_to_fs(url: str, settings: Settings | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem and path of a URL; s3 URLs use the store settings."""
-    if url.startswith("s3://"):
-        from ..store import storage_options
-
-        return fsspec.core.url_to_fs(url, **storage_options(settings or load_settings()))
-    return fsspec.core.url_to_fs(url)
 
 
 def fetch(source: InputFile, destination: Path, settings: Settings | None = None) -> dict[str, Any]:
@@ -128,78 +116,43 @@ def find_inputs(
     instrument: str,
     *,
     level: str | None = None,
-    start: datetime | date | str,
-    stop: datetime | date | str,
+    start: TimeLike,
+    stop: TimeLike,
+    listing: bool = False,
     settings: Settings | None = None,
 ) -> list[str]:
-    """URLs of the files of one instrument and level that start in ``[start, stop)``.
+    """URLs of the files of one instrument and level that overlap ``[start, stop)``: what
+    :func:`soc_workspace.catalog.search` finds (newest versions), in its order.
 
-    Uses the catalog when it is available; otherwise lists the day folders of the range in the
-    instrument bucket (current and legacy key layouts), which is fine for days, slow for years.
+    Parameters
+    ----------
+    level
+        Default: the mission's first level (what its calibration reads).
+    listing
+        Find the files by listing the instrument bucket's day folders instead of reading its
+        catalog index, for a bucket not indexed yet. The same files come back (the listing
+        goes through the catalog's own selection); it is slow for long ranges.
+
+    Raises
+    ------
+    soc_workspace.catalog.CatalogError
+        Without ``listing``, when the bucket has no index: the message says to build one
+        (``soc-workspace catalog build``) or to list (``rerun --list-bucket``).
     """
-    settings = settings or load_settings()
+    from ..catalog import CatalogError, search
+    from ..catalog.listing import search_by_listing
+
+    settings = settings or current_settings()
     m = get_mission(mission)
-    inst = m.instrument(instrument)
     level = level or m.first_level
-    if level not in m.levels:
-        raise ValueError(f"level {level!r} is not a level of {m.name}: expected one of {m.levels}")
-    begin, end = _as_utc(start), _as_utc(stop)
-    if end <= begin:
-        raise ValueError(f"the time range is empty: stop {end} is not after start {begin}")
-    from_catalog = _from_catalog(m.name, inst.name, level, begin, end, settings)
-    if from_catalog is not None:
-        return from_catalog
-    bucket = bucket_for(m.name, inst.name, settings.environment)
-    log.info("listing the day folders of %s in %s (no catalog index)", level, bucket)
-    fs, _ = url_to_fs(f"s3://{bucket}", settings)
-    found: set[str] = set()
-    for prefix in _day_prefixes(bucket, level, level == m.first_level, begin, end):
-        for path in fs.glob(prefix):
-            name = path.rsplit("/", 1)[-1]
-            try:
-                info = parse_filename(name)
-            except ValueError:
-                continue  # index files and strays are not inputs
-            if info.instrument == inst.name and info.level == level and begin <= info.time < end:
-                found.add(f"s3://{path}")
-    return sorted(found, key=lambda u: (parse_filename(u.rsplit("/", 1)[-1]).time, u))
-
-
-def _from_catalog(
-    mission: str, instrument: str, level: str, begin: datetime, end: datetime, settings: Settings
-) -> list[str] | None:
-    """The catalog's answer (files overlapping the range), or None without a catalog index."""
-    try:
-        from ..catalog import CatalogError, search
-    except ImportError:  # an installation without the catalog module
-        return None
-    try:
-        found = search(mission, instrument, level, start=begin, stop=end, settings=settings)
-    except CatalogError as err:
-        log.warning(
-            "no catalog for %s %s %s (%s): listing the bucket", mission, instrument, level, err
-        )
-        return None
+    if listing:
+        found = search_by_listing(m.name, instrument, level, start, stop, settings=settings)
+    else:
+        try:
+            found = search(m.name, instrument, level, start, stop, settings=settings)
+        except CatalogError as err:
+            raise CatalogError(
+                f"{err}; or find the inputs by listing the bucket instead "
+                "(find_inputs(..., listing=True), `soc-workspace rerun --list-bucket`)"
+            ) from err
     return [str(url) for url in found["url"]]
-
-
-def _day_prefixes(
-    bucket: str, level: str, first_level: bool, begin: datetime, end: datetime
-) -> Iterable[str]:
-    descriptor = "" if first_level else "*/"
-    day = begin.date()
-    months = set()
-    while datetime.combine(day, datetime.min.time(), UTC) < end:
-        yield f"{bucket}/{level}/{descriptor}{day:%Y/%m/%d}/*"
-        months.add(f"{day:%Y/%m}")
-        day += timedelta(days=1)
-    for month in sorted(months):  # the layout used before mid-2025
-        yield f"{bucket}/{level}/{descriptor}{month}/*"
-
-
-def _as_utc(value: datetime | date | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, datetime.min.time())
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -22,10 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..missions import bucket_for, key_for, parse_filename
-from ..store import check_writable
-from .inputs import url_to_fs
+from ..store import check_writable, url_to_fs
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -74,7 +73,7 @@ def run_location(
 
     Raises :class:`~soc_workspace.store.PipelineBucketError` for a folder in a pipeline bucket.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     run_id = run_id or new_run_id()
     if output is None:
         output = f"{settings.scratch.url.rstrip('/')}/{current_user()}/reruns/{run_id}"
@@ -120,8 +119,8 @@ def _ensure_bucket(fs: Any, url: str, path: str) -> None:
 
 def archived_url(product: str, settings: Settings | None = None) -> str:
     """The pipeline's archived product with the same name as ``product`` (a name, path or URL)."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     name = str(product).rstrip("/").rsplit("/", 1)[-1]
     info = parse_filename(name)
-    bucket = bucket_for(info.mission, info.instrument, settings.environment)
+    bucket = bucket_for(info.mission, info.instrument, settings.stage)
     return f"s3://{bucket}/{key_for(info, name=name)}"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..missions import get_mission
 from .environments import environment_name_for, resolve_environment
 from .execution import run_calibration
@@ -78,7 +78,7 @@ class RerunResult:
 
 def package_for(mission: str, instrument: str, settings: Settings | None = None) -> str:
     """The calibration package of an instrument: settings override, else the registry's."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     m = get_mission(mission)
     inst = m.instrument(instrument)
     overrides = {k.lower(): v for k, v in settings.calibration.packages.items()}
@@ -128,7 +128,7 @@ def rerun_file(
     PipelineBucketError
         ``output`` is in a pipeline bucket.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     source = resolve_input(key_or_path, settings)
     info = source.info
     package = package_for(info.mission, info.instrument, settings)

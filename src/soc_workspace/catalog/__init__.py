@@ -18,8 +18,6 @@ from .opening import open_catalog_files
 from .query import RESULT_COLUMNS, list_datasets, search
 from .sources import clear_cache
 
-open = open_catalog_files  # soc_workspace.catalog.open(...), the name the issue gives
-
 __all__ = [
     "RESULT_COLUMNS",
     "BuildReport",
@@ -34,7 +32,6 @@ __all__ = [
     "keys_from_text",
     "list_datasets",
     "locate",
-    "open",
     "open_catalog_files",
     "search",
     "update",

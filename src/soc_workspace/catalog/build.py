@@ -24,8 +24,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings, stage_argument
 from ..missions import bucket_for, get_mission, parse_key
+from ..store import endpoint_of
 from ..store.outage import store_outage
 from .datasets import (
     Skipped,
@@ -96,32 +97,35 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def instrument_buckets(mission: str, env: str = "prod") -> list[str]:
+def instrument_buckets(mission: str, stage: str = "prod") -> list[str]:
     m = get_mission(mission)
-    return [bucket_for(m.name, i.name, env) for i in m.instruments]
+    return [bucket_for(m.name, i.name, stage) for i in m.instruments]
 
 
 def build(
     bucket: str | None = None,
     *,
     mission: str | None = None,
-    env: str | None = None,
+    stage: str | None = None,
     operator: bool = False,
     progress: bool = True,
     settings: Settings | None = None,
     storage_options: dict[str, Any] | None = None,
+    env: str | None = None,
 ) -> list[BuildReport]:
-    """Scan ``bucket`` (or every instrument bucket of ``mission``) and publish its index.
+    """Scan ``bucket`` (or every instrument bucket of ``mission`` at ``stage``, default:
+    settings ``stage``) and publish its index.
 
     Writes ``catalog.json`` and ``catalog/...`` beside the data (or under ``catalog.url``).
     Writing into a SOC instrument bucket on a store that is not on this machine needs
     ``operator=True``: it is the SOC operator's act (see ``location.check_index_write``).
     Buckets of the mission that do not exist are reported and skipped.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     if (bucket is None) == (mission is None):
         raise ValueError("build needs either a bucket or a mission (all its instrument buckets)")
-    buckets = [bucket] if bucket else instrument_buckets(mission or "", env or settings.environment)
+    stage = stage_argument(stage, env, "build") or settings.stage
+    buckets = [bucket] if bucket else instrument_buckets(mission or "", stage)
     reports = []
     for name in buckets:
         location = locate(name, settings, storage_options)
@@ -137,7 +141,7 @@ def _store_outage(
     location: IndexLocation, settings: Settings, options: dict[str, Any] | None, doing: str
 ) -> AbstractContextManager[None]:
     """A store that stops answering becomes a StoreError naming it and what to do."""
-    endpoint = (options or {}).get("endpoint_url") or settings.store.resolved_endpoint_url
+    endpoint = endpoint_of(options, settings)
     return store_outage(
         endpoint,
         f"{doing} the index of s3://{location.bucket}",
@@ -149,7 +153,7 @@ def _store_outage(
 def _writer(
     location: IndexLocation, operator: bool, settings: Settings, options: dict[str, Any] | None
 ) -> IndexWriter:
-    endpoint = (options or {}).get("endpoint_url") or settings.store.resolved_endpoint_url
+    endpoint = endpoint_of(options, settings)
     return IndexWriter(location, operator=operator, endpoint=endpoint)
 
 
@@ -269,7 +273,7 @@ def update(
     key the index has but the bucket no longer holds is removed from the index (so the
     previous version, if any, is the newest again); listing folders finds no deletions.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     location = locate(bucket, settings, storage_options)
     writer = _writer(location, operator, settings, storage_options)
     check_index_write(location, CATALOG_JSON, operator=operator, endpoint=writer.endpoint)

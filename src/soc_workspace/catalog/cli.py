@@ -7,8 +7,17 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
+
+from ..cli_options import (
+    instrument_option,
+    level_option,
+    mission_option,
+    stage_option,
+    time_range_options,
+)
 
 
 @contextmanager
@@ -40,24 +49,14 @@ def catalog() -> None:
 
 @catalog.command()
 @click.option("--bucket", "-b", "buckets", multiple=True, help="Bucket to index (repeatable).")
-@click.option(
-    "--mission",
-    "-m",
-    "missions",
-    multiple=True,
-    help="Index every instrument bucket of this mission (repeatable).",
-)
-@click.option(
-    "--env",
-    type=click.Choice(["prod", "dev"]),
-    help="Buckets of --mission [settings: environment].",
-)
+@mission_option(multiple=True, help="Index every instrument bucket of this mission (repeatable).")
+@stage_option(help="Buckets of --mission: the SOC pipeline's prod or dev stage [settings: stage].")
 @click.option("--operator", is_flag=True, help=_OPERATOR_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def build(
     buckets: tuple[str, ...],
     missions: tuple[str, ...],
-    env: str | None,
+    stage: str | None,
     operator: bool,
     quiet: bool,
 ) -> None:
@@ -65,7 +64,7 @@ def build(
 
     After seeding a local store with demo data: soc-workspace catalog build -m hermes -m padre
     """
-    from ..config import load_settings
+    from ..config import current_settings
     from . import build as build_index
     from .build import instrument_buckets
 
@@ -75,9 +74,9 @@ def build(
     for bucket in buckets:
         reports += build_index(bucket, operator=operator, progress=not quiet)
     for mission in missions:
-        found = build_index(mission=mission, env=env, operator=operator, progress=not quiet)
+        found = build_index(mission=mission, stage=stage, operator=operator, progress=not quiet)
         absent = sorted(
-            set(instrument_buckets(mission, env or load_settings().environment))
+            set(instrument_buckets(mission, stage or current_settings().stage))
             - {r.bucket for r in found}
         )
         if absent:
@@ -126,12 +125,11 @@ _FORMATS = ["table", "csv", "json", "urls"]
 
 
 @catalog.command()
-@click.option("--mission", "-m")
-@click.option("--instrument", "-i")
-@click.option("--level", "-l")
-@click.option("--descriptor", "-d")
-@click.option("--start", "-s", help="UTC, e.g. 2025-06-01 or 2025-06-01T12:00.")
-@click.option("--stop", "-e", help="UTC; files overlapping [start, stop) are found.")
+@mission_option()
+@instrument_option()
+@level_option()
+@click.option("--descriptor", "-d", help="Descriptor, e.g. photon, spectrum.")
+@time_range_options
 @click.option(
     "--version",
     "version",
@@ -141,7 +139,7 @@ _FORMATS = ["table", "csv", "json", "urls"]
 )
 @click.option("--dataset", help="One dataset id, e.g. padre_meddea_l0_photon.")
 @click.option("--bucket", help="Search this bucket's index (any CloudCatalog bucket).")
-@click.option("--env", type=click.Choice(["prod", "dev"]))
+@stage_option()
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
 @click.option(
     "--limit", type=int, default=50, show_default=True, help="Rows shown in the table (0: all)."
@@ -151,12 +149,12 @@ def search(
     instrument: str | None,
     level: str | None,
     descriptor: str | None,
-    start: str | None,
-    stop: str | None,
+    start: Any,
+    stop: Any,
     version: str,
     dataset: str | None,
     bucket: str | None,
-    env: str | None,
+    stage: str | None,
     fmt: str,
     limit: int,
 ) -> None:
@@ -174,7 +172,7 @@ def search(
             version,
             dataset=dataset,
             bucket=bucket,
-            env=env,
+            stage=stage,
         )
     if fmt == "csv":
         found.to_csv(sys.stdout, index=False)
@@ -230,17 +228,17 @@ def _size(n: int) -> str:
 
 
 @catalog.command("datasets")
-@click.option("--mission", "-m")
-@click.option("--instrument", "-i")
-@click.option("--level", "-l")
+@mission_option()
+@instrument_option()
+@level_option()
 @click.option("--bucket", help="List this bucket's datasets (any CloudCatalog bucket).")
-@click.option("--env", type=click.Choice(["prod", "dev"]))
+@stage_option()
 def datasets(
     mission: str | None,
     instrument: str | None,
     level: str | None,
     bucket: str | None,
-    env: str | None,
+    stage: str | None,
 ) -> None:
     """List the datasets in the catalogs, with their time spans."""
     import pandas as pd
@@ -250,7 +248,7 @@ def datasets(
     from . import list_datasets
 
     with _warnings_as_lines():
-        found = list_datasets(mission, instrument, level, bucket=bucket, env=env)
+        found = list_datasets(mission, instrument, level, bucket=bucket, stage=stage)
     console = Console()
     if found.empty:
         console.print("no datasets found")
@@ -276,14 +274,8 @@ def _day(value) -> str:  # type: ignore[no-untyped-def]
     show_default=True,
     help="Folder for the YAML files.",
 )
-@click.option(
-    "--env",
-    "envs",
-    type=click.Choice(["prod", "dev"]),
-    multiple=True,
-    help="Environments whose buckets to describe (default both).",
-)
-def intake(out: Path, envs: tuple[str, ...]) -> None:
+@stage_option(multiple=True, help="Stages whose buckets to describe (repeatable; default both).")
+def intake(out: Path, stages: tuple[str, ...]) -> None:
     """Generate intake (v2) catalogs of the SOC's datasets into a folder.
 
     Reads the datasets from the indexes of the SOC buckets at the configured store; writes a
@@ -291,6 +283,6 @@ def intake(out: Path, envs: tuple[str, ...]) -> None:
     """
     from .intake import write_catalogs
 
-    written = write_catalogs(out, envs=envs or ("prod", "dev"))
+    written = write_catalogs(out, stages=stages or ("prod", "dev"))
     for path in written:
         click.echo(f"wrote {path}")

@@ -13,12 +13,13 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..timestamps import to_utc
 from .datasets import COLUMNS, TABLE_SCHEMA, Dataset, version_key
 
 SPEC_VERSION = "1.1"
@@ -39,8 +40,7 @@ class IndexFormatWarning(UserWarning):
 
 def isotime(value: pd.Timestamp | datetime) -> str:
     """A CloudCatalog time: UTC, milliseconds, trailing Z."""
-    ts = pd.Timestamp(value)
-    ts = ts.tz_convert(UTC) if ts.tzinfo else ts.tz_localize(UTC)
+    ts = to_utc(value)
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 

@@ -35,19 +35,19 @@ _TWO = re.compile(r"^\d{2}$")
 def scan(location: IndexLocation, *, progress: bool = True) -> Iterator[StoredObject]:
     """Every data object of the bucket (index files excluded), folder by folder."""
     fs, bucket = location.data, location.bucket
-    _forget_listings(fs, bucket)
+    forget_listings(fs, bucket)
     top = fs.ls(bucket, detail=True)
     folders = sorted(e["name"] for e in top if e["type"] == "directory")
     for entry in top:
         if entry["type"] != "directory":
-            yield from _stored(location, {entry["name"]: entry})
+            yield from stored_objects(location, {entry["name"]: entry})
     bar = tqdm(folders, desc=f"scanning s3://{bucket}", unit="folder", disable=not progress)
     for folder in bar:
         bar.set_postfix_str(folder.split("/", 1)[-1])
-        yield from _stored(location, fs.find(folder, detail=True))
+        yield from stored_objects(location, fs.find(folder, detail=True))
 
 
-def _forget_listings(fs: Any, bucket: str) -> None:
+def forget_listings(fs: Any, bucket: str) -> None:
     """Drop cached listings under ``bucket`` (s3fs forgets only a path and its parents)."""
     cache = getattr(fs, "dircache", None)
     if cache is None:
@@ -57,7 +57,10 @@ def _forget_listings(fs: Any, bucket: str) -> None:
             cache.pop(path, None)
 
 
-def _stored(location: IndexLocation, found: dict[str, dict[str, Any]]) -> Iterator[StoredObject]:
+def stored_objects(
+    location: IndexLocation, found: dict[str, dict[str, Any]]
+) -> Iterator[StoredObject]:
+    """The data objects among listed entries (path -> details): folders and the index left out."""
     prefix = location.bucket + "/"
     for path, info in found.items():
         if info.get("type") == "directory":
@@ -102,7 +105,7 @@ def head_objects(
             info = fs.info(f"{bucket}/{key}", refresh=True)
         except FileNotFoundError:
             return key
-        return next(_stored(location, {f"{bucket}/{key}": info}), key)
+        return next(stored_objects(location, {f"{bucket}/{key}": info}), key)
 
     objects = []
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -155,7 +158,7 @@ def list_newer(
     legacy layout, month) folders from that day on; never the whole bucket.
     """
     fs, bucket = location.data, location.bucket
-    _forget_listings(fs, bucket)
+    forget_listings(fs, bucket)
     newest: dict[str, date] = {}
     for entry in manifest["datasets"].values():
         last = pd.Timestamp(entry.get("last_start") or entry["stop"]).date()
@@ -167,7 +170,7 @@ def list_newer(
     for folder in bar:
         start = explicit or newest.get(folder) or date.min
         for day_path in _date_folders(fs, f"{bucket}/{folder}", start):
-            yield from _stored(location, fs.find(day_path, detail=True))
+            yield from stored_objects(location, fs.find(day_path, detail=True))
 
 
 def _date_roots(location: IndexLocation) -> Iterator[str]:

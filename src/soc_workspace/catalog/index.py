@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..timestamps import to_utc
 from . import cloudcatalog
 from .cloudcatalog_files import csv_name, info_name, stored_names, write_cloudcatalog
 from .datasets import Dataset, Skipped, to_arrow
@@ -321,8 +322,7 @@ def _modified(info: dict[str, Any]) -> datetime | None:
         return None
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp).to_pydatetime()
+    return to_utc(value).to_pydatetime()
 
 
 def _put_if_differs(

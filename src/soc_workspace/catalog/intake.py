@@ -2,7 +2,8 @@
 
 ``write_catalogs("catalogs/")`` writes ``soc.yaml`` (one entry per mission) and
 ``<mission>.yaml`` (one entry per dataset). Each dataset entry is a :class:`SOCDatasetReader`
-with user parameters ``start``, ``stop`` (UTC), ``env`` (prod/dev buckets) and ``version``::
+with user parameters ``start``, ``stop`` (UTC), ``stage`` (the prod/dev buckets) and
+``version``, named as :func:`~soc_workspace.catalog.search` names them::
 
     import intake
     cat = intake.from_yaml_file("catalogs/soc.yaml")
@@ -25,7 +26,8 @@ from intake.readers.entry import Catalog, ReaderDescription
 from intake.readers.readers import BaseReader, YAMLCatalogReader
 from intake.readers.user_parameters import OptionsUserParameter, SimpleUserParameter
 
-from ..missions import get_mission
+from ..config import Settings, stage_argument
+from ..missions import STAGES, get_mission
 from .query import list_datasets
 
 TOP = "soc.yaml"
@@ -41,8 +43,9 @@ class SOCDatasetReader(BaseReader):
     """The files of one SOC dataset within a time range, as one xarray Dataset.
 
     Finds the files with :func:`soc_workspace.catalog.search` (the index, never a listing) and
-    opens them with :func:`soc_workspace.open_mfdataset`. ``read(start=..., stop=...)``
-    overrides the entry's time range; ``env`` picks prod or dev buckets.
+    opens them with :func:`soc_workspace.catalog.open_catalog_files`.
+    ``read(start=..., stop=...)`` overrides the entry's time range; ``stage`` picks the prod or
+    dev buckets (``env``, its old name, still works until 0.3).
     """
 
     output_instance = "xarray:Dataset"
@@ -52,36 +55,33 @@ class SOCDatasetReader(BaseReader):
     def _read(
         self,
         dataset: str,
-        start_time: str | None = None,
-        stop_time: str | None = None,
-        environment: str = "prod",
-        file_version: str = "latest",
         start: str | None = None,
         stop: str | None = None,
+        stage: str | None = None,
+        version: str = "latest",
         env: str | None = None,
-        version: str | None = None,
         **options: Any,
     ) -> Any:
         from .opening import open_catalog_files
 
         return open_catalog_files(
             dataset=dataset,
-            start=start or start_time or None,
-            stop=stop or stop_time or None,
-            env=env or environment,
-            version=version or file_version,
+            start=start or None,
+            stop=stop or None,
+            stage=stage_argument(stage, env, "read"),
+            version=version,
             **options,
         )
 
 
-def dataset_entry(row: pd.Series, envs: list[str]) -> ReaderDescription:
+def dataset_entry(row: pd.Series, stages: list[str]) -> ReaderDescription:
     """The catalog entry of one dataset (a row of :func:`list_datasets`)."""
     reader = SOCDatasetReader(
         dataset=row["dataset"],
-        start_time="{start}",
-        stop_time="{stop}",
-        environment="{env}",
-        file_version="{version}",
+        start="{start}",
+        stop="{stop}",
+        stage="{stage}",
+        version="{version}",
     )
     entry = reader.to_entry()
     last = pd.Timestamp(row["stop"]) if pd.notna(row["stop"]) else pd.Timestamp.now("UTC")
@@ -97,11 +97,11 @@ def dataset_entry(row: pd.Series, envs: list[str]) -> ReaderDescription:
             default=f"{last_day + timedelta(days=1):%Y-%m-%d}",
             description="UTC end of the time range (exclusive)",
         ),
-        "env": OptionsUserParameter(
-            options=["prod", "dev"],
+        "stage": OptionsUserParameter(
+            options=list(STAGES),
             dtype=str,
-            default=envs[0],
-            description="prod: the SOC's production buckets; dev: its development buckets",
+            default=stages[0],
+            description="prod: the SOC pipeline's production buckets; dev: its development buckets",
         ),
         "version": SimpleUserParameter(
             dtype=str,
@@ -109,43 +109,42 @@ def dataset_entry(row: pd.Series, envs: list[str]) -> ReaderDescription:
             description="'latest' (newest version of each file), or one version like 1.0.0",
         ),
     }
-    entry.metadata = {
-        "title": _title(row),
-        "mission": row["mission"],
-        "instrument": row["instrument"],
-        "level": row["level"],
-        "descriptor": row["descriptor"],
-        "mode": row["mode"],
-        "environments": envs,
-    }
+    names = {k: _or_none(row[k]) for k in ("mission", "instrument", "level", "descriptor", "mode")}
+    entry.metadata = {"title": _title(names), **names, "stages": stages}
     return entry
 
 
-def _title(row: pd.Series) -> str:
-    inst = get_mission(row["mission"]).instrument(row["instrument"])
-    parts = [row["mission"].upper(), inst.full_name, str(row["level"])]
-    parts += [str(p) for p in (row["descriptor"], row["mode"]) if p]
+def _or_none(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value  # pandas fills gaps with NaN
+
+
+def _title(names: dict[str, Any]) -> str:
+    inst = get_mission(names["mission"]).instrument(names["instrument"])
+    parts = [names["mission"].upper(), inst.full_name, str(names["level"])]
+    parts += [str(p) for p in (names["descriptor"], names["mode"]) if p]
     return " ".join(parts)
 
 
-def build_catalogs(envs: Iterable[str] = ("prod", "dev")) -> dict[str, Catalog]:
+def build_catalogs(
+    stages: Iterable[str] = STAGES, settings: Settings | None = None
+) -> dict[str, Catalog]:
     """The intake catalogs of every dataset in the SOC buckets' indexes, by file name."""
-    envs = list(envs)
+    stages = list(stages)
     found: dict[str, tuple[pd.Series, list[str]]] = {}
-    for env in envs:
-        for _, row in list_datasets(env=env).iterrows():
+    for stage in stages:
+        for _, row in list_datasets(stage=stage, settings=settings).iterrows():
             if row["mission"] is None or row["filetype"] not in READABLE:
                 continue  # raw telemetry: our readers read products (CDF, FITS)
             known = found.setdefault(row["dataset"], (row, []))
-            known[1].append(env)
+            known[1].append(stage)
     if not found:
         raise RuntimeError(
-            f"no catalog indexes found in the {'/'.join(envs)} SOC buckets at the configured "
+            f"no catalog indexes found in the {'/'.join(stages)} SOC buckets at the configured "
             "store: build them first (`soc-workspace catalog build --mission hermes`)"
         )
     missions: dict[str, Catalog] = {}
     for ds_id in sorted(found):
-        row, in_envs = found[ds_id]
+        row, in_stages = found[ds_id]
         cat = missions.setdefault(
             row["mission"],
             Catalog(
@@ -156,7 +155,7 @@ def build_catalogs(envs: Iterable[str] = ("prod", "dev")) -> dict[str, Catalog]:
                 }
             ),
         )
-        token = cat.add_entry(dataset_entry(row, in_envs), name=ds_id)
+        token = cat.add_entry(dataset_entry(row, in_stages), name=ds_id)
         cat.aliases[ds_id] = token
     top = Catalog(
         metadata={
@@ -173,12 +172,14 @@ def build_catalogs(envs: Iterable[str] = ("prod", "dev")) -> dict[str, Catalog]:
     return {TOP: top, **{f"{name}.yaml": cat for name, cat in missions.items()}}
 
 
-def write_catalogs(out: str | Path, envs: Iterable[str] = ("prod", "dev")) -> list[Path]:
+def write_catalogs(
+    out: str | Path, stages: Iterable[str] = STAGES, settings: Settings | None = None
+) -> list[Path]:
     """Write the catalogs of :func:`build_catalogs` into the folder ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, cat in build_catalogs(envs).items():
+    for name, cat in build_catalogs(stages, settings).items():
         path = out / name
         tmp = path.with_suffix(".tmp")
         cat.to_yaml_file(str(tmp))

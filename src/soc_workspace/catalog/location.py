@@ -18,17 +18,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import ipaddress
 import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import fsspec
-
-from ..config import Settings, load_settings
-from ..store import PipelineBucketError, check_writable, filesystem, is_pipeline_bucket
+from ..config import Settings, current_settings
+from ..store import (
+    PipelineBucketError,
+    bucket_of,
+    check_writable,
+    is_loopback,
+    is_pipeline_bucket,
+    url_to_fs,
+)
 
 CATALOG_JSON = "catalog.json"
 PREFIX = "catalog/"
@@ -74,35 +77,17 @@ def locate(
     storage_options: dict[str, Any] | None = None,
 ) -> IndexLocation:
     """Where the index of ``bucket`` (a name or ``s3://name``) lives under these settings."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     bucket = bucket.removeprefix("s3://").strip("/")
     if not bucket or "/" in bucket:
         raise ValueError(f"{bucket!r} is not a bucket name (expected e.g. 'hermes-eea')")
     base = settings.catalog.url.strip()
+    data = url_to_fs(f"s3://{bucket}", settings, **(storage_options or {}))[0]
     if not base:
-        fs = _s3(settings, storage_options)
-        return IndexLocation(bucket, f"s3://{bucket}", fs, in_data_bucket=True)
+        return IndexLocation(bucket, f"s3://{bucket}", data, in_data_bucket=True)
     root = f"{base.rstrip('/')}/{bucket}"
-    data = _s3(settings, storage_options)
-    fs = data if root.startswith("s3://") else fsspec.core.url_to_fs(root)[0]
+    fs = data if root.startswith("s3://") else url_to_fs(root, settings)[0]
     return IndexLocation(bucket, root, fs, in_data_bucket=False, data_fs=data)
-
-
-def _s3(settings: Settings, storage_options: dict[str, Any] | None) -> Any:
-    return filesystem(settings, **(storage_options or {}))
-
-
-def is_loopback(endpoint: str | None) -> bool:
-    """True when ``endpoint`` is a store on this machine (the embedded store, a test store)."""
-    if not endpoint:
-        return False  # no endpoint: AWS itself
-    host = urlsplit(endpoint).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_index_write(
@@ -115,7 +100,7 @@ def check_index_write(
     on this machine, or by the SOC operator who says so (``operator=True``, ``--operator``).
     """
     url = location.url(relative)
-    if not url.startswith("s3://") or not is_pipeline_bucket(_bucket(url)):
+    if not url.startswith("s3://") or not is_pipeline_bucket(bucket_of(url)):
         return check_writable(url)
     if relative != CATALOG_JSON and not relative.startswith(PREFIX):
         raise PipelineBucketError(
@@ -126,15 +111,11 @@ def check_index_write(
         where = endpoint or "AWS S3"
         raise PipelineBucketError(
             f"refusing to write the index {url!r} into the SOC pipeline bucket "
-            f"{_bucket(url)!r} at {where}: indexing the SOC's buckets is the SOC operator's "
+            f"{bucket_of(url)!r} at {where}: indexing the SOC's buckets is the SOC operator's "
             "act. Operators: pass --operator (operator=True). Everyone else: set catalog.url "
             "(SOC_WORKSPACE__CATALOG__URL) to a location of your own, e.g. your scratch bucket."
         )
     return url
-
-
-def _bucket(url: str) -> str:
-    return url.removeprefix("s3://").split("/", 1)[0]
 
 
 class ChangedMeanwhile(Exception):

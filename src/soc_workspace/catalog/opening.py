@@ -1,4 +1,4 @@
-"""From a search to data: hand the files found to ``soc_workspace.open_mfdataset``."""
+"""From a search to data: the one way to open a search result, ``open_catalog_files``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import Settings
+from ..io import open_mfdataset
+from ..timestamps import to_utc
 from .query import search
 
 _UNSET: Any = object()
@@ -20,6 +23,7 @@ def open_catalog_files(
     chunks: Any = _UNSET,
     errors: str = "raise",
     trim: bool = True,
+    settings: Settings | None = None,
     **arguments: Any,
 ) -> Any:
     """Open the files of a search as one xarray Dataset (lazily, with Dask).
@@ -33,10 +37,14 @@ def open_catalog_files(
         level="l1", start="2025-06-01", stop="2025-06-02")``.
     parallel, chunks, errors
         Passed to :func:`soc_workspace.open_mfdataset`, as are its other keywords
-        (``variables``, ``hdu``, ``progress``, ``storage_options``).
+        (``variables``, ``hdu``, ``progress``, ``storage_options``), with the files' URLs and
+        sizes.
     trim
         Keep only the times within ``start``/``stop`` (files overlap the range, so their
         first and last records may lie outside it).
+    settings
+        The workspace settings (store, catalog, ``io.*``) for the search and the reading;
+        default: the settings in effect.
 
     Raises
     ------
@@ -49,7 +57,7 @@ def open_catalog_files(
     if "storage_options" in query:
         options["storage_options"] = query["storage_options"]
     if files is None:
-        files = search(**query)
+        files = search(**query, settings=settings)
         what = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
     else:
         extra = sorted(set(query) - {"start", "stop", "storage_options"})
@@ -70,29 +78,17 @@ def open_catalog_files(
             "Narrow the search (instrument=, level=, descriptor=) or open each: "
             "{d: open_catalog_files(f) for d, f in files.groupby('dataset')}"
         )
-    open_mfdataset = _open_mfdataset()
-    options.update(parallel=parallel, errors=errors)
+    options.update(parallel=parallel, errors=errors, settings=settings)
     if chunks is not _UNSET:
         options["chunks"] = chunks
-    data = open_mfdataset(files, **options)
+    sizes = files["filesize"].tolist() if "filesize" in files else None
+    data = open_mfdataset(files["url"].tolist(), sizes=sizes, **options)
     if trim and (query.get("start") is not None or query.get("stop") is not None):
         data = _trim(data, query.get("start"), query.get("stop"))
     return data
 
 
-_SEARCH_ARGUMENTS = frozenset(inspect.signature(search).parameters)
-
-
-def _open_mfdataset() -> Any:
-    import soc_workspace
-
-    try:
-        return soc_workspace.open_mfdataset
-    except AttributeError:
-        raise RuntimeError(
-            "opening catalog files needs soc_workspace.open_mfdataset (the io readers), which "
-            "this installation does not have; pass result['url'] to a reader of your choice"
-        ) from None
+_SEARCH_ARGUMENTS = frozenset(inspect.signature(search).parameters) - {"settings"}
 
 
 def _trim(data: Any, start: Any, stop: Any) -> Any:
@@ -110,5 +106,4 @@ def _trim(data: Any, start: Any, stop: Any) -> Any:
 
 
 def _naive_utc(value: Any) -> Any:
-    ts = pd.Timestamp(value)
-    return (ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts).to_datetime64()
+    return to_utc(value).tz_localize(None).to_datetime64()  # as xarray keeps times

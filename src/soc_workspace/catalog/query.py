@@ -9,7 +9,6 @@ CloudCatalog ``catalog.json`` (any HelioCloud bucket) are read through their CSV
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..config import Settings, load_settings, user_config_file
+from ..config import Settings, current_settings, stage_argument
 from ..missions import MISSIONS, Mission, bucket_for, get_mission
 from .datasets import TABLE_SCHEMA, Dataset
 from .errors import CatalogError, CatalogWarning
@@ -26,32 +25,6 @@ from .sources import BucketIndex, DatasetIndex, load_indexes, year_files
 from .yearfiles import RESULT_COLUMNS, TimeRange, result_table, to_ms
 
 __all__ = ["RESULT_COLUMNS", "empty_result", "list_datasets", "search"]
-
-
-_SETTINGS: tuple[Any, Settings] | None = None
-
-
-def current_settings() -> Settings:
-    """The settings now, re-read only when a settings file or variable changed.
-
-    Reading them costs milliseconds, more than a warm search.
-    """
-    global _SETTINGS
-    user = user_config_file()
-    key = (
-        (str(user), user.stat().st_mtime_ns) if user else None,
-        # Names first: reading every value of os.environ costs more than a warm search.
-        [(k, os.environ[k]) for k in sorted(k for k in os.environ if k.startswith(_PREFIXES))],
-    )
-    if _SETTINGS is None or _SETTINGS[0] != key:
-        _SETTINGS = (key, load_settings())
-    return _SETTINGS[1]
-
-
-_PREFIXES = ("SOC_WORKSPACE", "AWS_")
-
-
-# -- what one query asks -----------------------------------------------------------------
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -62,12 +35,12 @@ def _missions_for(mission: str | None) -> list[Mission]:
 
 
 def _instrument_buckets(
-    mission: str | None, instrument: str | None, env: str
+    mission: str | None, instrument: str | None, stage: str
 ) -> list[tuple[str, bool]]:
     """(bucket, named explicitly) for the missions and instruments asked for."""
     missions = _missions_for(mission)
     if instrument is None:
-        return [(bucket_for(m.name, i.name, env), False) for m in missions for i in m.instruments]
+        return [(bucket_for(m.name, i.name, stage), False) for m in missions for i in m.instruments]
     found = []
     for m in missions:
         try:
@@ -77,7 +50,7 @@ def _instrument_buckets(
                 raise
             del err
             continue
-        found.append((bucket_for(m.name, inst.name, env), True))
+        found.append((bucket_for(m.name, inst.name, stage), True))
     if not found:
         valid = ", ".join(f"{m.name}/{i.name}" for m in missions for i in m.instruments)
         raise ValueError(f"unknown instrument {instrument!r}: expected one of {valid}")
@@ -96,12 +69,12 @@ def _check_level(level: str | None, mission: str | None) -> None:
         )
 
 
-def _bucket_of_dataset(dataset: str, env: str) -> str | None:
+def _bucket_of_dataset(dataset: str, stage: str) -> str | None:
     for m in sorted(MISSIONS.values(), key=lambda m: -len(m.name)):
         if dataset.startswith(m.name + "_"):
             inst = dataset[len(m.name) + 1 :].split("_", 1)[0]
             try:
-                return bucket_for(m.name, inst, env)
+                return bucket_for(m.name, inst, stage)
             except ValueError:
                 return None
     return None
@@ -126,20 +99,20 @@ def _selected(
     descriptor: str | None,
     dataset: str | None,
     bucket: str | None,
-    env: str | None,
+    stage: str | None,
     settings: Settings,
     options: dict[str, Any] | None,
 ) -> list[tuple[BucketIndex, DatasetIndex]]:
     """The datasets a query asks for, with the index each lives in."""
-    env = env or settings.environment
+    stage = stage or settings.stage
     _check_level(level, mission)
     if bucket:
         buckets = [(bucket.removeprefix("s3://").strip("/"), True)]
     elif dataset and mission is None and instrument is None:
-        guess = _bucket_of_dataset(dataset, env)
-        buckets = [(guess, True)] if guess else _instrument_buckets(None, None, env)
+        guess = _bucket_of_dataset(dataset, stage)
+        buckets = [(guess, True)] if guess else _instrument_buckets(None, None, stage)
     else:
-        buckets = _instrument_buckets(mission, instrument, env)
+        buckets = _instrument_buckets(mission, instrument, stage)
     loaded = load_indexes([b for b, _ in buckets], settings, options)
     chosen = []
     for name, explicit in buckets:
@@ -158,7 +131,7 @@ def _selected(
                 where = settings.store.resolved_endpoint_url or "AWS S3"
                 raise CatalogError(
                     f"bucket {name!r} does not exist at {where} (settings: store.endpoint_url, "
-                    "environment)"
+                    "stage)"
                 )
             continue  # no such bucket: it holds no files
         for ds in index.datasets.values():
@@ -202,9 +175,10 @@ def search(
     *,
     dataset: str | None = None,
     bucket: str | None = None,
-    env: str | None = None,
+    stage: str | None = None,
     settings: Settings | None = None,
     storage_options: dict[str, Any] | None = None,
+    env: str | None = None,
 ) -> pd.DataFrame:
     """Find the files of a mission, instrument, level and time range, from the catalog.
 
@@ -224,8 +198,9 @@ def search(
     bucket
         Search this bucket's index instead of the SOC instrument buckets: any bucket with a
         CloudCatalog ``catalog.json`` works.
-    env
-        ``"prod"`` or ``"dev"`` buckets; default: settings ``environment``.
+    stage
+        ``"prod"`` or ``"dev"``: the buckets of the SOC pipeline's production or development
+        stage; default: settings ``stage``. (``env=`` is its old name, until 0.3.)
 
     Returns
     -------
@@ -240,13 +215,14 @@ def search(
     >>> files[["start", "version", "url"]].head()  # doctest: +SKIP
     """
     settings = settings or current_settings()
+    stage = stage_argument(stage, env, "search")
     if not isinstance(version, str) or not version:
         raise ValueError(f"version={version!r}: give 'latest', 'all' or a version like '1.0.0'")
     span = TimeRange(to_ms(start, "start"), to_ms(stop, "stop"))
     if span.start is not None and span.stop is not None and span.stop < span.start:
         raise ValueError(f"stop ({stop}) is before start ({start})")
     chosen = _selected(
-        mission, instrument, level, descriptor, dataset, bucket, env, settings, storage_options
+        mission, instrument, level, descriptor, dataset, bucket, stage, settings, storage_options
     )
     tables = []
     for index, ds in chosen:
@@ -256,9 +232,14 @@ def search(
             p for ref in refs if files.get(ref.path) for p in files[ref.path].select(span, version)
         ]
         tables += pieces
+    # Datasets come in id order and each one's pieces in start order: no sort needed.
+    return result_frame(tables)
+
+
+def result_frame(tables: list[pa.Table]) -> pd.DataFrame:
+    """A search result from the selected pieces of year files, in the order given."""
     if not tables:
         return empty_result()
-    # Datasets come in id order and each one's pieces in start order: no sort needed.
     result = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     # One chunk per column and no block consolidation: the fastest way to pandas here.
     return result.combine_chunks().to_pandas(split_blocks=True)
@@ -291,14 +272,19 @@ def list_datasets(
     level: str | None = None,
     *,
     bucket: str | None = None,
-    env: str | None = None,
+    stage: str | None = None,
     settings: Settings | None = None,
     storage_options: dict[str, Any] | None = None,
+    env: str | None = None,
 ) -> pd.DataFrame:
-    """The datasets in the catalog, one row each: id, names, time span, files, index."""
+    """The datasets in the catalog, one row each: id, names, time span, files, index.
+
+    Arguments as for :func:`search`.
+    """
     settings = settings or current_settings()
+    stage = stage_argument(stage, env, "list_datasets")
     chosen = _selected(
-        mission, instrument, level, None, None, bucket, env, settings, storage_options
+        mission, instrument, level, None, None, bucket, stage, settings, storage_options
     )
     rows = []
     for index, ds in chosen:

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..missions import MISSIONS
 from . import cloudcatalog
 from .datasets import TABLE_SCHEMA, Dataset
@@ -106,7 +106,7 @@ def clear_cache(*, disk: bool = False, settings: Settings | None = None) -> None
         _DISK_WRITER.submit(lambda: None).result()  # one worker: earlier writes are done
         import shutil
 
-        settings = settings or load_settings()
+        settings = settings or current_settings()
         shutil.rmtree(settings.catalog.resolved_cache_dir, ignore_errors=True)
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..timestamps import to_utc
 from .datasets import Dataset
 from .errors import CatalogError
 
@@ -43,17 +44,7 @@ def to_ms(value: Any, what: str) -> int | None:
     """Milliseconds since 1970 (UTC) of a time given as text, datetime, date or Timestamp."""
     if value is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"{what}={value!r} is not a time: give e.g. '2025-06-01', '2025-06-01T12:00', "
-            "a datetime or a pandas Timestamp (UTC unless a timezone is given)"
-        ) from None
-    if ts is pd.NaT:
-        raise ValueError(f"{what} is NaT: give a time or None")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
+    return int(to_utc(value, what).value // 1_000_000)
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,10 @@ def check(
 
 def _local_workspace(state_dir: Path | None) -> tuple[str, str]:
     """The hub URL and operator token of the workspace `soc-workspace up` runs here."""
-    from ..config import load_settings
+    from ..config import current_settings
     from ..local.workspace import Connection, state_paths
 
-    paths = state_paths(state_dir, load_settings())
+    paths = state_paths(state_dir, current_settings())
     if not paths.connection_file.is_file():
         raise click.ClickException(
             f"no workspace runs from {paths.root} ({paths.connection_file} is missing): start "

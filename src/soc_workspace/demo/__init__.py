@@ -20,7 +20,7 @@ unless the caller passes ``allow_remote=True``.
 
 from .plan import AVAILABLE
 from .runner import DEFAULT_START, DemoReport, generate_files, write_demo_data
-from .target import RemoteStoreError, is_loopback
+from .target import RemoteStoreError
 
 __all__ = [
     "AVAILABLE",
@@ -28,6 +28,5 @@ __all__ = [
     "DemoReport",
     "RemoteStoreError",
     "generate_files",
-    "is_loopback",
     "write_demo_data",
 ]

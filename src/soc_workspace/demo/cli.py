@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..cli_options import instrument_option, mission_option, stage_option
 from .plan import AVAILABLE
 from .runner import DEFAULT_START
 
@@ -27,27 +26,14 @@ from .runner import DEFAULT_START
     help="First day (UTC).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
-@click.option(
-    "--mission",
-    "missions",
-    multiple=True,
-    help=f"Only this mission (repeatable): {', '.join(AVAILABLE)}.",
-)
-@click.option(
-    "--instrument",
-    "instruments",
+@mission_option(multiple=True, help=f"Only this mission (repeatable): {', '.join(AVAILABLE)}.")
+@instrument_option(
     multiple=True,
     help="Only this instrument (repeatable): "
     + ", ".join(i for insts in AVAILABLE.values() for i in insts)
     + ".",
 )
-@click.option(
-    "--env",
-    type=click.Choice(["prod", "dev"]),
-    default="prod",
-    show_default=True,
-    help="prod writes hermes-eea ..., dev writes dev-hermes-eea ...",
-)
+@stage_option(help="prod writes hermes-eea ..., dev writes dev-hermes-eea ... [default: prod]")
 @click.option(
     "--store",
     "store_url",
@@ -65,6 +51,12 @@ from .runner import DEFAULT_START
     is_flag=True,
     help="Let --store name an endpoint that is not on this machine (a remote test store).",
 )
+@click.option(
+    "--catalog/--no-catalog",
+    default=True,
+    show_default=True,
+    help="Build the catalog index of the buckets written, as the SOC operator would.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def demo_data(
     days: int,
@@ -72,17 +64,20 @@ def demo_data(
     seed: int,
     missions: tuple[str, ...],
     instruments: tuple[str, ...],
-    env: str,
+    stage: str | None,
     store_url: str | None,
     out: Path | None,
     allow_remote_store: bool,
+    catalog: bool,
     progress: bool,
 ) -> None:
-    """Write realistic demo SOC files (HERMES CDF, PADRE FITS, raw packets) into a store.
+    """Write realistic demo SOC files (HERMES CDF, PADRE FITS, raw packets) into a store, and
+    their catalog.
 
     The files take the SOC's real names, instrument buckets and key layout, so every part of
     the workspace finds them as it would find real data. Because of that they are written
-    only to a test store on this machine, never to the SOC's buckets.
+    only to a test store on this machine, never to the SOC's buckets. Without a running
+    store they go into the embedded store's folder, which `soc-workspace store serve` serves.
     """
     from .runner import generate_files, write_demo_data
 
@@ -96,7 +91,7 @@ def demo_data(
         seed=seed,
         missions=list(missions) or None,
         instruments=list(instruments) or None,
-        env=env,
+        stage=stage or "prod",
         progress=progress,
     )
     if out is not None:
@@ -110,7 +105,9 @@ def demo_data(
         )
         return
     with _target(store_url) as (options, note):
-        report = write_demo_data(options, allow_remote=allow_remote_store, **selection)
+        report = write_demo_data(
+            options, allow_remote=allow_remote_store, catalog=catalog, **selection
+        )
     click.echo(report.summary())
     if note:
         click.echo(note)
@@ -119,36 +116,29 @@ def demo_data(
 @contextmanager
 def _target(store_url: str | None) -> Iterator[tuple[dict[str, Any], str]]:
     """s3fs options of the store to write, and a note for the user about it."""
-    from ..config import load_settings
-    from ..store import EmbeddedStore, storage_options
-    from .target import is_loopback, options_for_endpoint
+    from ..config import current_settings
+    from ..store import is_loopback, storage_options
+    from ..store.process import running_endpoint
+    from .target import options_for_endpoint
 
     if store_url:
         yield options_for_endpoint(store_url), ""
         return
-    settings = load_settings()
+    settings = current_settings()
     configured = settings.store.resolved_endpoint_url
     if configured and is_loopback(configured):
         yield storage_options(settings), ""
         return
     state = settings.embedded_store.resolved_state_dir
-    running = _running_store(state / "store.json")
+    running = running_endpoint(state)
     if running:
         yield options_for_endpoint(running), f"(the embedded store running at {running})"
         return
     # No store runs: fill the embedded store's folder, which `store serve` serves from.
+    from ..store.embedded import EmbeddedStore
+
     with EmbeddedStore(state) as store:
         yield (
             store.storage_options(),
             f"(kept in {state / 'objects'}; `soc-workspace store serve` serves them)",
         )
-
-
-def _running_store(connection: Path) -> str | None:
-    """The endpoint of a `store serve` that is running on this state dir, if any."""
-    try:
-        info = json.loads(connection.read_text())
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return str(info["endpoint_url"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..config import Settings, stage_argument
 from ..missions import bucket_for, key_for, parse_filename
 from .plan import Job, plan
 from .target import check_test_store
@@ -34,6 +35,7 @@ class DemoReport:
     objects: list[tuple[str, str, int]] = field(default_factory=list)
     seconds: float = 0.0
     target: str = ""  # the endpoint or folder written to
+    catalogued: list[str] = field(default_factory=list)  # buckets whose index was built
 
     @property
     def bytes(self) -> int:
@@ -58,6 +60,8 @@ class DemoReport:
         ]
         for bucket, (files, size) in self.buckets().items():
             lines.append(f"  {bucket}: {files} files, {size / 1e6:.1f} MB")
+        if self.catalogued:
+            lines.append(f"  catalog built for {len(self.catalogued)} bucket(s)")
         return "\n".join(lines)
 
 
@@ -69,39 +73,54 @@ def write_demo_data(
     seed: int = 0,
     missions: Sequence[str] | None = None,
     instruments: Sequence[str] | None = None,
-    env: str = "prod",
+    stage: str | None = None,
     progress: bool = True,
     allow_remote: bool = False,
+    catalog: bool = True,
+    settings: Settings | None = None,
+    env: str | None = None,
 ) -> DemoReport:
-    """Write demo SOC files into the instrument buckets of a test store.
+    """Write demo SOC files into the instrument buckets of a test store, and their catalog.
+
+    The one way to seed a store with demo data: ``soc-workspace demo-data`` and the first
+    ``soc-workspace up`` call it.
 
     Parameters
     ----------
     storage_options
-        s3fs options of the store; None: the configured store
+        s3fs options of the store; None: the store of ``settings``
         (:func:`soc_workspace.store.storage_options`).
     days, start, seed
         ``days`` days of data from ``start`` (UTC); the same seed writes the same bytes.
     missions, instruments
         What to make (default: HERMES and PADRE, every instrument with demo data), e.g.
         ``instruments=["eea"]``.
-    env
-        ``"prod"`` writes ``hermes-eea``, ``"dev"`` writes ``dev-hermes-eea`` ...
+    stage
+        ``"prod"`` (default) writes ``hermes-eea``, ``"dev"`` writes ``dev-hermes-eea`` ...
+        (``env=`` is its old name, until 0.3.)
     progress
         Show a progress bar over the files.
     allow_remote
         Write even when the endpoint is not on loopback (a remote test store). Without it
         such a store is refused with :class:`~soc_workspace.demo.target.RemoteStoreError`.
+    catalog
+        Also build the catalog index of every bucket written (True, the default), as the
+        SOC operator would; False: the files alone.
+    settings
+        The workspace settings (the store, ``catalog.url``); default: the settings in effect.
 
     Returns
     -------
     DemoReport
-        The objects written (bucket, key, size), their total size, the time taken.
+        The objects written (bucket, key, size), their total size, the time taken, the
+        buckets catalogued.
     """
+    from ..catalog import build
     from ..store import storage_options as configured_options
     from ..store.outage import store_outage
 
-    options = dict(storage_options) if storage_options is not None else configured_options()
+    stage = stage_argument(stage, env, "write_demo_data") or "prod"
+    options = configured_options(settings) if storage_options is None else dict(storage_options)
     endpoint = check_test_store(options, allow_remote)
     again = (
         "run `soc-workspace demo-data` again: it writes the same files with the same bytes, "
@@ -109,7 +128,21 @@ def write_demo_data(
     )
     setting = "the endpoint (`demo-data --store URL`, or store.endpoint_url)"
     with store_outage(endpoint, "writing demo data", again, setting):
-        return _write(options, endpoint, days, start, seed, missions, instruments, env, progress)
+        report = _write(
+            options, endpoint, days, start, seed, missions, instruments, stage, progress
+        )
+    if catalog:
+        # A remote store the caller vouched for as a test store is indexed as its operator.
+        for bucket in report.buckets():
+            build(
+                bucket,
+                operator=allow_remote,
+                progress=False,
+                settings=settings,
+                storage_options=options,
+            )
+            report.catalogued.append(bucket)
+    return report
 
 
 def _write(
@@ -120,7 +153,7 @@ def _write(
     seed: int,
     missions: Sequence[str] | None,
     instruments: Sequence[str] | None,
-    env: str,
+    stage: str,
     progress: bool,
 ) -> DemoReport:
     import s3fs
@@ -129,7 +162,7 @@ def _write(
     fs = s3fs.S3FileSystem(**{**options, "skip_instance_cache": True})
     began = time.perf_counter()
     report = DemoReport(target=endpoint)
-    buckets = sorted({bucket_for(j.mission, j.instrument, env) for j in jobs})
+    buckets = sorted({bucket_for(j.mission, j.instrument, stage) for j in jobs})
     existing = set(fs.ls("", refresh=True))
     for bucket in buckets:
         if bucket not in existing:
@@ -159,7 +192,7 @@ def _write(
         for name, data in _generate(jobs):
             if failed.is_set():
                 break  # a failed upload ends the run: no point making the rest
-            bucket, key = _place(name, env)
+            bucket, key = _place(name, stage)
             slots.acquire()
             pending.append(uploads.submit(upload, bucket, key, data))
         if failed.is_set():
@@ -180,7 +213,7 @@ def generate_files(
     seed: int = 0,
     missions: Sequence[str] | None = None,
     instruments: Sequence[str] | None = None,
-    env: str = "prod",
+    stage: str = "prod",
     progress: bool = True,
 ) -> list[Path]:
     """Write the demo files into a local tree ``out_dir/<bucket>/<key>``; return their paths."""
@@ -189,7 +222,7 @@ def generate_files(
     paths = []
     with _bar(jobs, f"demo data -> {out}", progress) as bar:
         for name, data in _generate(jobs):
-            bucket, key = _place(name, env)
+            bucket, key = _place(name, stage)
             path = out / bucket / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
@@ -198,9 +231,9 @@ def generate_files(
     return sorted(paths)
 
 
-def _place(name: str, env: str) -> tuple[str, str]:
+def _place(name: str, stage: str) -> tuple[str, str]:
     info = parse_filename(name)
-    return bucket_for(info.mission, info.instrument, env), key_for(info)
+    return bucket_for(info.mission, info.instrument, stage), key_for(info)
 
 
 def _bar(jobs: list[Job], description: str, progress: bool) -> tqdm:

@@ -8,44 +8,23 @@ remote test store the caller names explicitly with ``allow_remote=True``.
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import socket
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from ..store import is_loopback, storage_options
 
 
 class RemoteStoreError(ValueError):
     """Demo data was about to be written to a store that may hold real SOC data."""
 
 
-def is_loopback(endpoint_url: str) -> bool:
-    """True when the endpoint's host is this machine's loopback interface."""
-    host = urlsplit(endpoint_url).hostname
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    if host.lower() == "localhost":
-        return True
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
-
-
-def check_test_store(storage_options: dict[str, Any], allow_remote: bool = False) -> str:
-    """Return the endpoint of ``storage_options``; refuse one that is not on loopback.
+def check_test_store(options: dict[str, Any], allow_remote: bool = False) -> str:
+    """Return the endpoint of the s3fs ``options``; refuse one that is not on loopback.
 
     Raises :class:`RemoteStoreError` saying what to do instead.
     """
-    endpoint = storage_options.get("endpoint_url") or (
-        storage_options.get("client_kwargs") or {}
-    ).get("endpoint_url")
+    endpoint = options.get("endpoint_url") or (options.get("client_kwargs") or {}).get(
+        "endpoint_url"
+    )
     if endpoint and is_loopback(endpoint):
         return endpoint
     where = endpoint or "AWS S3 (no endpoint_url configured)"
@@ -70,29 +49,17 @@ def options_for_endpoint(endpoint_url: str) -> dict[str, Any]:
     """
     import botocore.session
 
-    from ..config import load_settings
-    from ..store import storage_options
-    from ..store.credentials import read_operator
+    from ..config import current_settings
+    from ..store.process import operator_options, read_connection
 
-    options = storage_options()
-    options["endpoint_url"] = endpoint_url
-    options.setdefault("config_kwargs", {})["s3"] = {"addressing_style": "path"}
+    options = storage_options(endpoint_url=endpoint_url)
     has_credentials = (
         options.get("anon")
         or options.get("profile")
         or botocore.session.Session().get_credentials()
     )
     if not has_credentials and is_loopback(endpoint_url):
-        state = load_settings().embedded_store.resolved_state_dir
-        operator = read_operator(state) if _serves(state, endpoint_url) else None
-        if operator is not None:
-            options.update(key=operator.access_key_id, secret=operator.secret_access_key)
+        state = current_settings().embedded_store.resolved_state_dir
+        if (read_connection(state) or {}).get("endpoint_url") == endpoint_url:
+            return operator_options(state, endpoint_url)
     return options
-
-
-def _serves(state: Path, endpoint_url: str) -> bool:
-    """Whether the embedded store kept in ``state`` is the one at ``endpoint_url``."""
-    try:
-        return json.loads((state / "store.json").read_text())["endpoint_url"] == endpoint_url
-    except (OSError, ValueError, KeyError):
-        return False

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from traitlets.config import Config
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from .auth import configure_authenticator
 from .environment import user_environment
 from .gateway import GatewayService, stop_clusters_hook
@@ -41,7 +41,7 @@ def configure_hub(
     c
         The traitlets config of jupyterhub_config.py (``get_config()``).
     settings
-        Default: :func:`soc_workspace.config.load_settings`.
+        Default: :func:`soc_workspace.config.current_settings`.
     gateway
         Where the gateway is, for the hub and for users' servers.
     store_environment
@@ -51,7 +51,7 @@ def configure_hub(
     operator_token
         An API token for operators' tools (service ``soc-workspace``), if any.
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     hub = settings.hub
     configure_roles(c, gateway_service=gateway.name)
     configure_authenticator(c, settings, admin_password=admin_password, user_password=user_password)

@@ -40,7 +40,7 @@ def user_environment(
         "DASK_GATEWAY__PROXY_ADDRESS": gateway_proxy_address,
         "DASK_GATEWAY__PUBLIC_ADDRESS": gateway_public_address or gateway_address,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
-        "SOC_WORKSPACE__ENVIRONMENT": settings.environment,
+        "SOC_WORKSPACE__STAGE": settings.stage,
         "SOC_WORKSPACE__STORE__CREDENTIALS": settings.store.credentials,
         "SOC_WORKSPACE__STORE__REGION": settings.store.region,
         "SOC_WORKSPACE__SCRATCH__URL": settings.scratch.url,

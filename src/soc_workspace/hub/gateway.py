@@ -21,7 +21,7 @@ from traitlets import Integer as IntegerTrait
 from traitlets import Union
 from traitlets.config import Config, LoggingConfigurable
 
-from ..config import Settings, load_settings, parse_memory
+from ..config import Settings, current_settings, parse_memory
 from .roles import GATEWAY_SERVICE, gateway_scope
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def configure_gateway(c: Config, settings: Settings | None = None) -> None:
     :func:`with_cluster_limits`). The backend and its addresses are the deployment's
     (``soc_workspace.local`` on one machine, the dask-gateway chart on Kubernetes).
     """
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     g = settings.gateway
     c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
     c.Backend.cluster_options = cluster_options(settings)

@@ -13,6 +13,7 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
+from ..config import Settings
 from .dataset import open_lazy
 from .layout import ReadOptions
 
@@ -24,7 +25,7 @@ class SOCBackendEntrypoint(BackendEntrypoint):
 
     Extra arguments of ``xarray.open_dataset(..., engine="soc")``: ``variables`` (only
     these, with their coordinates), ``hdu`` (FITS: which HDU), ``storage_options``,
-    ``mask_fill`` and ``mask_invalid`` (see ``soc_workspace.open_dataset``).
+    ``mask_fill``, ``mask_invalid`` and ``settings`` (see ``soc_workspace.open_dataset``).
     """
 
     description = "HERMES CDF (ISTP) and PADRE MeDDEA FITS files, local or in S3 (soc-workspace)"
@@ -37,6 +38,7 @@ class SOCBackendEntrypoint(BackendEntrypoint):
         "storage_options",
         "mask_fill",
         "mask_invalid",
+        "settings",
     )
 
     def open_dataset(  # type: ignore[override]
@@ -49,10 +51,12 @@ class SOCBackendEntrypoint(BackendEntrypoint):
         storage_options: dict[str, Any] | None = None,
         mask_fill: bool = True,
         mask_invalid: bool = False,
+        settings: Settings | None = None,
     ) -> xr.Dataset:
         ds = open_lazy(
             filename_or_obj, variables=variables, hdu=hdu, storage_options=storage_options,
             options=ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid),
+            settings=settings,
         )  # fmt: skip
         if drop_variables is not None:
             drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)

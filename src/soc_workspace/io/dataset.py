@@ -10,7 +10,7 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from ..config import load_settings
+from ..config import Settings, current_settings
 from .errors import SOCDataError
 from .formats import HEAD_BYTES, detect_format, format_named
 from .layout import DEFAULT_OPTIONS, FileLayout, ReadOptions, VarLayout
@@ -28,6 +28,7 @@ def open_dataset(
     storage_options: dict[str, Any] | None = None,
     mask_fill: bool = True,
     mask_invalid: bool = False,
+    settings: Settings | None = None,
 ) -> xr.Dataset:
     """Open one HERMES/REACH CDF, PADRE MeDDEA FITS or PADRE spacecraft CSV file as a
     labelled Dataset.
@@ -57,6 +58,9 @@ def open_dataset(
     mask_invalid
         True: values outside VALIDMIN/VALIDMAX become NaN too. Default False: the valid range
         stays in the attributes only.
+    settings
+        The workspace settings (the store, ``io.*``); default: the settings in effect
+        (:func:`soc_workspace.config.current_settings`).
 
     Returns
     -------
@@ -81,7 +85,12 @@ def open_dataset(
     """
     options = ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid)
     ds = open_lazy(
-        path_or_url, variables=variables, hdu=hdu, storage_options=storage_options, options=options
+        path_or_url,
+        variables=variables,
+        hdu=hdu,
+        storage_options=storage_options,
+        options=options,
+        settings=settings,
     )
     if chunks is None:
         return ds.load()
@@ -95,16 +104,17 @@ def open_lazy(
     hdu: str | int | None = None,
     storage_options: dict[str, Any] | None = None,
     options: ReadOptions = DEFAULT_OPTIONS,
+    settings: Settings | None = None,
 ) -> xr.Dataset:
     """The Dataset with coordinates read and data variables read on first use (xarray's
     lazy indexing); what the ``soc`` engine returns."""
-    settings = load_settings().io
-    whole_bytes = int(settings.whole_object_mb * (1 << 20))
-    source = Source.resolve(path_or_url, storage_options)
+    settings = settings or current_settings()
+    whole_bytes = int(settings.io.whole_object_mb * (1 << 20))
+    source = Source.resolve(path_or_url, storage_options, settings=settings)
     layout = index_file(
         source, variables=variables, hdu=hdu, whole_object_bytes=whole_bytes, options=options
     )
-    cache = ByteCache(settings.cache_mb * (1 << 20))
+    cache = ByteCache(settings.io.cache_mb * (1 << 20))
     if layout.whole is not None:
         cache.offer(source.name, layout.whole, len(layout.lazy_variables))
         layout.whole = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import glob as globlib
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from ..config import load_settings
+from ..config import Settings, current_settings
 from .dataset import Chunks, index_file, read_variable
 from .errors import SOCDataError, SOCDataWarning
 from .layout import FileLayout, ReadOptions, VarLayout
@@ -46,16 +46,17 @@ def open_mfdataset(
     progress: bool | None = None,
     mask_fill: bool = True,
     mask_invalid: bool = False,
+    sizes: Sequence[int | None] | None = None,
+    settings: Settings | None = None,
 ) -> xr.Dataset:
     """Open many files of one dataset as one lazy Dataset, concatenated along time.
 
     Parameters
     ----------
     files
-        A list of paths, URLs or file objects; a glob (``"data/*.cdf"``,
-        ``"s3://hermes-eea/l1/unknown/2025/06/*/*.cdf"``); or a pandas DataFrame with a
-        ``url`` column (what the catalog's ``search()`` returns; a ``size`` or ``filesize``
-        column saves a request per large object).
+        A list of paths, URLs or file objects, or a glob (``"data/*.cdf"``,
+        ``"s3://hermes-eea/l1/unknown/2025/06/*/*.cdf"``). A catalog search result is opened
+        with :func:`soc_workspace.open_catalog_files`.
     variables
         Only these variables (with the coordinates they need). Default: all.
     parallel
@@ -87,6 +88,11 @@ def open_mfdataset(
         output is a terminal or notebook.
     mask_fill, mask_invalid
         Fill values and values outside VALIDMIN/VALIDMAX as NaN (see :func:`open_dataset`).
+    sizes
+        The size in bytes of each file of a list, where known (None where not): saves a
+        request per large object. ``open_catalog_files`` passes the catalog's.
+    settings
+        The workspace settings (the store, ``io.*``); default: the settings in effect.
 
     Returns
     -------
@@ -108,10 +114,11 @@ def open_mfdataset(
         raise ValueError(f"errors={errors!r}: expected 'raise', 'warn' or 'skip'")
     if versions not in ("latest", "all"):
         raise ValueError(f"versions={versions!r}: expected 'latest' or 'all'")
-    settings = load_settings().io
-    whole_bytes = int(settings.whole_object_mb * (1 << 20))
+    settings = settings or current_settings()
+    io_settings = settings.io
+    whole_bytes = int(io_settings.whole_object_mb * (1 << 20))
     options = ReadOptions(mask_fill=mask_fill, mask_invalid=mask_invalid)
-    sources = resolve_files(files, storage_options)
+    sources = resolve_files(files, storage_options, sizes=sizes, settings=settings)
     if not sources:
         raise FileNotFoundError(f"no files match {files!r}")
     superseded: list[str] = []
@@ -142,7 +149,7 @@ def open_mfdataset(
 
     sources = _in_time_order(sources)
     bar = _progress(len(sources), progress)
-    limit = settings.cache_mb * (1 << 20)
+    limit = io_settings.cache_mb * (1 << 20)
     staging = Staging(limit, len(sources))
     cache = ByteCache(limit)
 
@@ -167,7 +174,7 @@ def open_mfdataset(
             template = result
             keep(result)
             layouts.append(result)
-    workers = settings.max_workers if parallel else 1
+    workers = io_settings.max_workers if parallel else 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="soc-open") as pool:
         futures = [pool.submit(index, s, template) for s in rest]
         try:
@@ -220,24 +227,33 @@ def open_mfdataset(
     return ds
 
 
-def resolve_files(files: Any, storage_options: dict[str, Any] | None = None) -> list[Source]:
-    """Sources for a list, a glob (local or remote) or a DataFrame with a ``url`` column."""
+def resolve_files(
+    files: Any,
+    storage_options: dict[str, Any] | None = None,
+    *,
+    sizes: Sequence[int | None] | None = None,
+    settings: Settings | None = None,
+) -> list[Source]:
+    """Sources for a list (with the files' ``sizes`` where known) or a glob, local or remote."""
     filesystems: dict[str, Any] = {}  # one filesystem per protocol, the settings read once
 
     def resolve(target: Any, size: int | None = None) -> Source:
-        return Source.resolve(target, storage_options, size=size, filesystems=filesystems)
+        return Source.resolve(
+            target, storage_options, size=size, filesystems=filesystems, settings=settings
+        )
 
-    if hasattr(files, "columns") and hasattr(files, "__getitem__"):  # a pandas DataFrame
-        if "url" not in files.columns:
-            raise ValueError(
-                "a table of files needs a 'url' column "
-                f"(it has {', '.join(map(str, files.columns))})"
-            )
-        size_column = next((c for c in ("size", "filesize") if c in files.columns), None)
-        sizes = files[size_column].tolist() if size_column else [None] * len(files)
+    if hasattr(files, "columns"):  # a pandas DataFrame: iterating it would give its columns
+        raise TypeError(
+            "open_mfdataset takes a list of files or a glob; open a catalog search result "
+            "with soc_workspace.open_catalog_files(result)"
+        )
+    if sizes is not None:
+        files = list(files)
+        if len(sizes) != len(files):
+            raise ValueError(f"{len(sizes)} sizes for {len(files)} files: give one per file")
         return [
-            resolve(url, size=int(n) if n == n and n is not None else None)
-            for url, n in zip(files["url"].tolist(), sizes, strict=False)
+            resolve(f, size=None if n is None or n != n else int(n))
+            for f, n in zip(files, sizes, strict=True)
         ]
     if isinstance(files, str) or hasattr(files, "__fspath__"):
         files = str(files)
@@ -256,9 +272,7 @@ def resolve_files(files: Any, storage_options: dict[str, Any] | None = None) -> 
         return [resolve(p) for p in sorted(globlib.glob(files))]
     if isinstance(files, Iterable):
         return [resolve(f) for f in files]
-    raise TypeError(
-        f"cannot open {files!r}: expected a list, a glob or a table with a 'url' column"
-    )
+    raise TypeError(f"cannot open {files!r}: expected a list of paths or URLs, or a glob")
 
 
 def _difference(first: FileLayout, other: FileLayout) -> str:

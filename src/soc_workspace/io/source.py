@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 
 import fsspec
 
+from ..config import Settings
+from ..store import url_to_fs
 from .errors import SOCDataError
 from .sniff import HEAD_BYTES
 
@@ -52,11 +54,13 @@ class Source:
         storage_options: dict[str, Any] | None = None,
         size: int | None = None,
         filesystems: dict[str, fsspec.AbstractFileSystem] | None = None,
+        settings: Settings | None = None,
     ) -> Source:
-        """A source for a path, a URL or a file object; ``s3://`` URLs use the store settings.
+        """A source for a path, a URL or a file object; ``s3://`` URLs reach the store of
+        ``settings`` (default: the settings in effect), ``storage_options`` on top.
 
         ``filesystems`` (protocol -> filesystem) is filled and reused across calls, so that
-        resolving many URLs reads the settings once.
+        resolving many URLs makes one filesystem.
         """
         if isinstance(target, Source):
             return target
@@ -78,12 +82,7 @@ class Source:
             protocol = target.split("://", 1)[0]
             known = filesystems if filesystems is not None else {}
             if protocol not in known:
-                options = dict(storage_options or {})
-                if protocol in ("s3", "s3a"):
-                    from ..store import storage_options as store_options
-
-                    options = {**store_options(), **options}
-                known[protocol] = fsspec.core.url_to_fs(target, **options)[0]
+                known[protocol] = url_to_fs(target, settings, **(storage_options or {}))[0]
             fs = known[protocol]
             return cls(target, fs=fs, path=fs._strip_protocol(target), size=size)
         path = Path(target.removeprefix("file://")).expanduser()

@@ -25,12 +25,12 @@ _config = click.option(
 
 
 def _settings(config_file: Path | None):  # type: ignore[no-untyped-def]
-    from ..config import CONFIG_FILE_VARIABLE, load_settings
+    from ..config import CONFIG_FILE_VARIABLE, current_settings
 
     if config_file is not None:
         # The hub and the gateway are started from this process and read it too.
         os.environ[CONFIG_FILE_VARIABLE] = str(config_file.absolute())
-    return load_settings()
+    return current_settings()
 
 
 @click.command()

@@ -18,9 +18,9 @@ from ..store.credentials import (
     ensure_user_credentials,
     read_kept,
     read_operator,
-    storage_options_for,
 )
 from ..store.policy import user_policy
+from ..store.process import operator_options
 from .paths import StatePaths
 from .runtime import Runtime
 
@@ -51,7 +51,7 @@ def operator_storage_options(paths: StatePaths) -> dict[str, Any]:
     run = Runtime.read(paths.runtime_file)
     if not run.store_state_dir:
         raise RuntimeError(f"the workspace in {paths.root} runs no embedded store")
-    return storage_options_for(_endpoint(run), _operator(run))
+    return operator_options(run.store_state_dir, _endpoint(run))
 
 
 def _endpoint(run: Runtime) -> str:

@@ -28,10 +28,17 @@ from urllib.parse import urlsplit
 import requests
 from rich.console import Console
 
-from ..config import Settings, load_settings
+from ..config import Settings, current_settings
 from ..hub.roles import GATEWAY_SERVICE
-from ..store.credentials import read_operator, storage_options_for
-from ..store.embedded import store_environment
+from ..store import bucket_of
+from ..store.credentials import store_environment
+from ..store.process import (
+    StoreStartError,
+    forget_connection,
+    operator_options,
+    serve_argv,
+    wait_until_serving,
+)
 from . import processes
 from .folders import prepare_state_dir
 from .labextension import installed_lab_extension
@@ -97,7 +104,7 @@ def up(
 ) -> UpReport:
     """Start the workspace (or report the one already running) and return how to reach it."""
     started = time.monotonic()
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     console = console or Console(stderr=True, soft_wrap=True)
     paths = state_paths(state_dir, settings)
     ws = settings.workspace
@@ -177,7 +184,7 @@ def _start(
             store_pid, endpoint = _start_store(paths, env, settings)
             # Only where the store is: each user's server gets keys of its own at spawn.
             store_env = store_environment(endpoint)
-            _ensure_scratch_bucket(settings, _embedded_storage_options(paths, endpoint))
+            _ensure_scratch_bucket(settings, operator_options(paths.store, endpoint))
             note(f"embedded S3 at {endpoint}, objects in {paths.store / 'objects'}")
         else:
             from ..store import check_reachable
@@ -218,7 +225,7 @@ def _start(
         from .seed import seed_store
 
         with _step(console, steps, "seed", "demo data and catalog") as note:
-            options = _embedded_storage_options(paths, endpoint)
+            options = operator_options(paths.store, endpoint)
             note(seed_store(paths, options, days=ws.demo_days))
     with _step(console, steps, "hub", "JupyterHub, proxy and dask-gateway") as note:
         _wait_for_hub(paths, run, hub_pid, steps_before_seed + ws.start_timeout)
@@ -380,40 +387,19 @@ def _service_environment(paths: StatePaths, proxy: Path) -> dict[str, str]:
 def _start_store(
     paths: StatePaths, env: dict[str, str], settings: Settings, *, port: int | None = None
 ) -> tuple[int, str]:
-    connection = paths.store / "store.json"
-    connection.unlink(missing_ok=True)
     es = settings.embedded_store
-    port = es.port if port is None else port
-    argv = [sys.executable, "-m", "soc_workspace", "store", "serve", "--state-dir"]
-    argv += [str(paths.store), "--host", es.host, "--port", str(port)]
+    forget_connection(paths.store)
+    argv = serve_argv(paths.store, es.host, es.port if port is None else port)
     pid = processes.start_detached(
         argv, env=env, log=paths.log("store"), pid_file=paths.pid_file("store")
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if connection.exists():
-            try:
-                info = json.loads(connection.read_text())
-            except json.JSONDecodeError:
-                info = {}
-            if info.get("pid") == pid:
-                return pid, info["endpoint_url"]
-        if not processes.is_running(pid):
-            raise WorkspaceError(
-                "the embedded store stopped while starting:\n" + _tail(paths.log("store"))
-            )
-        time.sleep(0.05)
-    raise WorkspaceError(
-        "the embedded store did not start within 60 s:\n" + _tail(paths.log("store"))
-    )
-
-
-def _embedded_storage_options(paths: StatePaths, endpoint: str) -> dict[str, Any]:
-    """The store as its operator: the workspace itself seeds it and builds its catalogs."""
-    operator = read_operator(paths.store)
-    if operator is None:
-        raise WorkspaceError(f"the embedded store wrote no operator keys into {paths.store}")
-    return storage_options_for(endpoint, operator)
+    try:
+        endpoint = wait_until_serving(
+            paths.store, pid, lambda: processes.is_running(pid), timeout=60
+        )
+    except StoreStartError as err:
+        raise WorkspaceError(f"{err}:\n{_tail(paths.log('store'))}") from None
+    return pid, endpoint
 
 
 def _ensure_scratch_bucket(settings: Settings, options: dict[str, Any]) -> None:
@@ -424,7 +410,7 @@ def _ensure_scratch_bucket(settings: Settings, options: dict[str, Any]) -> None:
     import s3fs
 
     fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
-    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    bucket = bucket_of(url)
     if not fs.exists(bucket):
         fs.mkdir(bucket)
 
@@ -521,7 +507,7 @@ def down(
 ) -> DownReport:
     """Stop everything the workspace in ``state_dir`` runs; state on disk is kept."""
     started = time.monotonic()
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     paths = state_paths(state_dir, settings)
     stopped = []
     hub = processes.running_pid(paths.pid_file("hub"), paths.root)
@@ -660,7 +646,7 @@ def status(
     state_dir: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
 ) -> Status:
     """What runs for the workspace in ``state_dir``, each part checked on its own."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     paths = state_paths(state_dir, settings)
     parts = inspect_parts(paths)
     servers: list[str] = []

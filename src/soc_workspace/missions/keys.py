@@ -22,44 +22,64 @@ from typing import Literal
 from .filenames import FileInfo, make_filename, parse_filename
 from .registry import MISSIONS, get_mission
 
-Environment = Literal["prod", "dev"]
+# Which of the SOC's pipelines wrote the buckets: production or development.
+Stage = Literal["prod", "dev"]
+STAGES: tuple[Stage, ...] = ("prod", "dev")
 UNKNOWN_DESCRIPTOR = "unknown"
 
 
-def bucket_for(mission: str, instrument: str, env: Environment | str = "prod") -> str:
-    """The instrument bucket: ``{mission}-{instrument}``, ``dev-`` prefixed outside production.
+def bucket_for(mission: str, instrument: str, stage: Stage | str = "prod") -> str:
+    """The instrument bucket: ``{mission}-{instrument}``, ``dev-`` prefixed for the dev stage.
 
     >>> bucket_for("swxsoc_pipeline", "reach", "dev")
     'dev-swxsoc-pipeline-reach'
     """
-    if env not in ("prod", "dev"):
-        raise ValueError(f"environment {env!r} is not one of 'prod', 'dev'")
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} is not one of 'prod', 'dev'")
     m = get_mission(mission)
     inst = m.instrument(instrument)
     name = f"{m.name}-{inst.name}".replace("_", "-")
-    return f"dev-{name}" if env == "dev" else name
+    return f"dev-{name}" if stage == "dev" else name
 
 
 @dataclass(frozen=True)
 class BucketInfo:
     mission: str
     instrument: str
-    env: Environment
+    stage: Stage
 
 
 def parse_bucket(bucket: str) -> BucketInfo:
-    """The mission, instrument and environment of an instrument bucket name."""
-    env: Environment = "dev" if bucket.startswith("dev-") else "prod"
+    """The mission, instrument and stage of an instrument bucket name."""
+    stage: Stage = "dev" if bucket.startswith("dev-") else "prod"
     name = bucket.removeprefix("dev-")
     for m in MISSIONS.values():
         for inst in m.instruments:
             if name == f"{m.name}-{inst.name}".replace("_", "-"):
-                return BucketInfo(m.name, inst.name, env)
+                return BucketInfo(m.name, inst.name, stage)
     valid = sorted(bucket_for(m.name, i.name) for m in MISSIONS.values() for i in m.instruments)
     raise ValueError(
         f"{bucket!r} is not a SOC instrument bucket: expected one of {', '.join(valid)} "
         "(or the same with a 'dev-' prefix)"
     )
+
+
+def bucket_of(url: str) -> str:
+    """The bucket of ``s3://bucket/key`` or ``bucket/key``.
+
+    >>> bucket_of("s3://hermes-eea/l1/x.cdf")
+    'hermes-eea'
+    """
+    return url.removeprefix("s3://").split("/", 1)[0]
+
+
+def is_pipeline_bucket(bucket: str) -> bool:
+    """True for the SOC's instrument buckets (either stage), where only the pipeline writes."""
+    try:
+        parse_bucket(bucket)
+    except ValueError:
+        return False
+    return True
 
 
 def descriptor_path(info: FileInfo) -> str:

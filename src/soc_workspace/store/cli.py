@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..config import load_settings
+from ..config import current_settings
 
 
 @click.group()
@@ -24,34 +24,21 @@ def store() -> None:
 )
 @click.option("--host", help="Address to bind [settings: embedded_store.host, 127.0.0.1].")
 @click.option("--port", type=int, help="Port [settings: embedded_store.port; 0 = any free].")
-@click.option(
-    "--demo-days",
-    type=click.IntRange(min=0),
-    default=0,
-    metavar="N",
-    help="If the state dir holds no objects yet, fill it with N days of demo data first.",
-)
-def serve(state_dir: Path | None, host: str | None, port: int | None, demo_days: int) -> None:
+def serve(state_dir: Path | None, host: str | None, port: int | None) -> None:
     """Serve the embedded S3 store in the foreground until interrupted.
 
-    Writes <state-dir>/store.json with the endpoint so other commands can find it (after the
-    demo data, with --demo-days, is in).
+    Writes <state-dir>/store.json with the endpoint so other commands can find it. Fill it
+    with demo data and their catalog with `soc-workspace demo-data` (before or while it runs).
     """
-    from .credentials import OPERATOR_FILE
-    from .embedded import EmbeddedStore, store_environment
+    from .credentials import OPERATOR_FILE, store_environment
+    from .embedded import EmbeddedStore
+    from .process import CONNECTION_FILE
 
-    settings = load_settings().embedded_store
+    settings = current_settings().embedded_store
     state = state_dir or settings.resolved_state_dir
     server = EmbeddedStore(state, host or settings.host, settings.port if port is None else port)
-    empty = not _holds_objects(state / "objects")
     server.start()
-    if demo_days and empty:
-        from ..demo import write_demo_data
-
-        click.echo(f"Empty store: writing {demo_days} day(s) of demo data ...")
-        report = write_demo_data(server.storage_options(), days=demo_days)
-        click.echo(report.summary())
-    connection = server.write_connection_file(state / "store.json")
+    connection = server.write_connection_file(state / CONNECTION_FILE)
     click.echo(f"S3 endpoint: {server.endpoint_url}  (objects kept in {state / 'objects'})")
     click.echo(f"connection file: {connection}")
     click.echo("Point clients at it with:")
@@ -75,7 +62,7 @@ def check() -> None:
     """Check that the configured S3 endpoint answers, and list its buckets."""
     from .access import check_reachable, filesystem
 
-    settings = load_settings()
+    settings = current_settings()
     check_reachable(settings)
     buckets = filesystem(settings).ls("", refresh=True)
     endpoint = settings.store.resolved_endpoint_url or "AWS S3"
@@ -96,10 +83,6 @@ def policy(user: str | None) -> None:
     """
     from .policy import policy_json, role_policy, user_policy
 
-    settings = load_settings()
+    settings = current_settings()
     document = user_policy(user, settings) if user else role_policy(settings)
     click.echo(policy_json(document), nl=False)
-
-
-def _holds_objects(objects: Path) -> bool:
-    return objects.is_dir() and any(p.is_file() for p in objects.rglob("*"))

@@ -57,14 +57,18 @@ def read_operator(state_dir: str | os.PathLike[str]) -> Credentials | None:
         return None
 
 
-def storage_options_for(endpoint_url: str, credentials: Credentials) -> dict[str, Any]:
-    """s3fs keyword arguments that reach an embedded store with ``credentials``."""
-    return {
-        "endpoint_url": endpoint_url,
-        "key": credentials.access_key_id,
-        "secret": credentials.secret_access_key,
-        "config_kwargs": {"s3": {"addressing_style": "path"}},
+def store_environment(endpoint_url: str, credentials: Credentials | None = None) -> dict[str, str]:
+    """Environment variables that point boto3, s3fs and soc-workspace at a store on
+    ``endpoint_url`` (an embedded store), signing with ``credentials`` (none: the endpoint
+    only)."""
+    env = {
+        "AWS_ENDPOINT_URL_S3": endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint_url,
     }
+    if credentials is not None:
+        env.update(credentials.environment())
+    return env
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:

@@ -35,8 +35,9 @@ from moto.s3.models import FakeKey, s3_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import identities
+from .access import s3fs_options
 from .conditional import SerialObjectWrites
-from .credentials import OPERATOR_FILE, Credentials, storage_options_for, write_private_json
+from .credentials import OPERATOR_FILE, Credentials, store_environment, write_private_json
 from .guard import Guard
 from .identities import SaveIdentities
 from .operations import S3Call
@@ -45,19 +46,6 @@ from .wsgi import run_then
 log = logging.getLogger(__name__)
 
 IDENTITIES_FILE = "identities.json"
-
-
-def store_environment(endpoint_url: str, credentials: Credentials | None = None) -> dict[str, str]:
-    """Environment variables that point boto3, s3fs and soc-workspace at an embedded store,
-    signing with ``credentials`` (none: only the endpoint)."""
-    env = {
-        "AWS_ENDPOINT_URL_S3": endpoint_url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": endpoint_url,
-    }
-    if credentials is not None:
-        env.update(credentials.environment())
-    return env
 
 
 _running_lock = threading.Lock()
@@ -105,7 +93,7 @@ class EmbeddedStore:
 
     def storage_options(self) -> dict[str, Any]:
         """s3fs keyword arguments that reach this store as its operator."""
-        return storage_options_for(self.endpoint_url, self.operator)
+        return s3fs_options(self.endpoint_url, credentials=self.operator)
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point boto3, s3fs and soc-workspace at this store,

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from ..config import Settings, load_settings
-from ..missions import MISSIONS, bucket_for
+from ..config import Settings, current_settings
+from ..missions import MISSIONS, STAGES, bucket_for
 
 VERSION = "2012-10-17"
 USER_POLICY_NAME = "soc-workspace-user"
@@ -63,10 +63,10 @@ _NEVER_IN_PIPELINE_BUCKETS = [
 def pipeline_buckets() -> list[str]:
     """Every SOC instrument bucket, production and development (``hermes-eea``, ``dev-...``)."""
     return sorted(
-        bucket_for(m.name, i.name, env)
+        bucket_for(m.name, i.name, stage)
         for m in MISSIONS.values()
         for i in m.instruments
-        for env in ("prod", "dev")
+        for stage in STAGES
     )
 
 
@@ -75,12 +75,12 @@ def user_policy(user: str, settings: Settings | None = None) -> dict[str, Any]:
 
     ``user`` is a hub user name, or an IAM policy variable such as ``${aws:username}``.
     """
-    return _document(settings or load_settings(), user)
+    return _document(settings or current_settings(), user)
 
 
 def role_policy(settings: Settings | None = None) -> dict[str, Any]:
     """The policy of the Kubernetes user role: :func:`user_policy` for every user at once."""
-    return _document(settings or load_settings(), None)
+    return _document(settings or current_settings(), None)
 
 
 def operator_policy() -> dict[str, Any]:
