@@ -241,7 +241,7 @@ def test_datasets_lists_the_catalog_with_names_and_spans(server):
     assert eea["stop"] == f"{NEXT_DAY}T00:00:00Z"  # hourly files: the last ends at midnight
     assert eea["instrument_title"]
     assert eea["mission_title"]
-    assert answer["environment"] == "prod"
+    assert answer["stage"] == "prod"
     # the other instruments' buckets do not exist here: not an error, and not a dataset
     assert answer["warnings"] == []
 

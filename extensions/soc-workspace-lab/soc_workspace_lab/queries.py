@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from soc_workspace.catalog import CatalogWarning, list_datasets, search
-from soc_workspace.config import load_settings
+from soc_workspace.config import current_settings
 from soc_workspace.missions import MISSIONS
 
 DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -164,7 +164,7 @@ def datasets_answer() -> dict[str, Any]:
         )
     return {
         "datasets": rows,
-        "environment": load_settings().environment,
+        "stage": current_settings().stage,
         "warnings": problems,
     }
 

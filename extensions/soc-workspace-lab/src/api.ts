@@ -20,7 +20,7 @@ import { TimeRange } from './timeRange';
 export interface DatasetsAnswer {
   datasets: DatasetInfo[];
   /** `prod` or `dev`: which buckets the catalog answers from. */
-  environment: string;
+  stage: string;
   /** Buckets whose index could not be read (their datasets are missing). */
   warnings: string[];
 }
