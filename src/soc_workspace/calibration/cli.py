@@ -126,7 +126,13 @@ def _print_table(table) -> None:
 @click.option(
     "--ignore",
     multiple=True,
-    help="Attribute pattern to ignore (repeatable) [settings: calibration.ignore_attributes].",
+    help="Also ignore attributes matching this pattern (repeatable), besides the settings' "
+    "calibration.ignore_attributes.",
+)
+@click.option(
+    "--ignore-only",
+    multiple=True,
+    help="Ignore only attributes matching these patterns (repeatable), instead of the settings'.",
 )
 @click.option("--rtol", type=float, default=0.0, show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
@@ -135,21 +141,27 @@ def compare_command(
     rerun_output: str,
     archived_product: str | None,
     ignore: tuple[str, ...],
+    ignore_only: tuple[str, ...],
     rtol: float,
     atol: float,
     as_json: bool,
 ) -> int:
     """Compare RERUN_OUTPUT with ARCHIVED_PRODUCT (CDF or FITS; paths or URLs).
 
-    Without ARCHIVED_PRODUCT, the pipeline's product of the same name is used. Exit status 1
-    when the verdict is "different" (like diff).
+    Without ARCHIVED_PRODUCT, the pipeline's product of the same name is used. Attributes
+    that change with every run or release (every *_version, *generat* and *software*
+    attribute, FITS DATE and checksums: calibration.ignore_attributes) are listed but not
+    counted. Exit status 1 when the verdict is "different" (like diff).
     """
     from .comparison import compare
-    from .outputs import archived_url
 
-    archived = archived_product or archived_url(rerun_output)
     report = compare(
-        rerun_output, archived, ignore_attributes=list(ignore) or None, rtol=rtol, atol=atol
+        rerun_output,
+        archived_product,
+        ignore_attributes=list(ignore_only) if ignore_only else None,
+        also_ignore=ignore,
+        rtol=rtol,
+        atol=atol,
     )
     if as_json:
         click.echo(report.to_dataframe().to_json(orient="records", default_handler=str))
