@@ -65,6 +65,29 @@ class _Collect(logging.Handler):
             self.messages.append(f"{record.levelname} {record.name}: {first}"[:500])
 
 
+class _PrintedElsewhere(logging.Filter):
+    """Drops what a mission logger has printed already through a console handler of its own.
+
+    swxsoc's logger (an astropy logger) prints through its own handler and still propagates
+    to the root logger: without this every mission line would be in the file's log twice.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            for handler in logger.handlers:
+                if (
+                    isinstance(handler, logging.StreamHandler)
+                    and not isinstance(handler, logging.FileHandler)
+                    and record.levelno >= handler.level
+                ):
+                    return False
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        return True
+
+
 def _setup_logging() -> _Collect:
     collect = _Collect()
     logging.basicConfig(
@@ -72,6 +95,8 @@ def _setup_logging() -> _Collect:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_PrintedElsewhere())
     logging.getLogger().addHandler(collect)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
