@@ -99,6 +99,21 @@ def main(argv: list[str] | None = None) -> int:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise
         sys.exit(1)
+    except Exception as err:
+        if not type(err).__module__.startswith("botocore"):
+            raise
+        # The store's client library (no credentials, no endpoint, refused): say which
+        # settings reach the store instead of printing botocore's traceback.
+        click.secho(
+            f"error: the object store: {type(err).__name__}: {err}. Check store.endpoint_url "
+            "and store.credentials (`soc-workspace config show`; SOC_WORKSPACE__STORE__..., "
+            "or AWS_ENDPOINT_URL_S3 and AWS credentials)",
+            fg="red",
+            err=True,
+        )
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        sys.exit(1)
     return result if isinstance(result, int) else 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from rich.table import Table
 @click.option("--output", help="Run folder [default: <scratch.url>/<user>/reruns/<run-id>].")
 @click.option("--timeout", type=float, help="Seconds per file [settings: calibration.timeout].")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON lines.")
+@click.option("-v", "--verbose", count=True, help="Show the Dask cluster's log (quiet by default).")
 def rerun_command(
     files: tuple[str, ...],
     mission: str | None,
@@ -46,6 +49,7 @@ def rerun_command(
     output: str | None,
     timeout: float | None,
     as_json: bool,
+    verbose: int,
 ) -> int:
     """Rerun the pipeline's calibration of FILES (URLs, keys, paths) or of a time range.
 
@@ -57,6 +61,10 @@ def rerun_command(
     soc-workspace rerun --mission hermes --instrument eea --start 2025-06-01 --stop 2025-06-02
     soc-workspace rerun s3://hermes-eea/l0/2025/06/01/hermes_EEA_l0_2025152-000000_v0.bin
     """
+    if not verbose and not logging.getLogger().isEnabledFor(logging.INFO):
+        # distributed logs dozens of INFO lines per cluster (here and in its worker
+        # processes, which read this variable); keep its errors only.
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
     from .batch import rerun
     from .inputs import find_inputs
 
@@ -98,11 +106,12 @@ def rerun_command(
 def _print_table(table) -> None:
     console = Console()
     view = Table(title=f"rerun {table.attrs['run_id']}")
-    columns = (
-        ["input", "status", "seconds"] + (["verdict"] if "verdict" in table else []) + ["error"]
-    )
+    compared = "verdict" in table
+    columns = ["input", "status", "seconds"]
+    columns += ["verdict", "differences"] if compared else []
+    columns += ["error"]
     for column in columns:
-        view.add_column(column)
+        view.add_column(column, overflow="fold")
     colours = {"ok": "green", "no product": "yellow", "failed": "red"}
     for row in table.to_dict(orient="records"):
         cells = [
@@ -110,14 +119,24 @@ def _print_table(table) -> None:
             f"[{colours[row['status']]}]{row['status']}[/]",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
         ]
-        if "verdict" in table:
-            cells.append(str(row["verdict"] or ""))
-        cells.append(row["error"] or (row.get("differences") or "")[:200])
+        if compared:
+            cells.append(_text(row["verdict"]))
+            cells.append(_text(row.get("differences"))[:200])
+        cells.append(_text(row["error"]))
         view.add_row(*cells)
     console.print(view)
     counts = table["status"].value_counts().to_dict()
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    if table.attrs.get("note"):
+        console.print(f"[yellow]note[/]: {table.attrs['note']}")
     console.print(f"outputs, logs and provenance: {table.attrs['run_url']}")
+    if compared:
+        console.print(f"review the changes: soc-workspace review {table.attrs['run_id']}")
+
+
+def _text(value: object) -> str:
+    """A table cell: empty for None and NaN (pandas fills missing values with NaN)."""
+    return "" if value is None or value != value else str(value)
 
 
 @click.command("compare")
