@@ -40,10 +40,16 @@ def packet_start(hour: int, day: int = 182) -> int:
     return int(unix - J2000_UNIX)
 
 
+def kernels_dir(environments_dir: Path) -> Path:
+    """Where the tests' `env create` registers kernels (not the project's own .venv)."""
+    return environments_dir / ".jupyter"
+
+
 def routing(environments_dir: Path) -> dict[str, str]:
     """Settings (as variables) that send HERMES EEA files to the test instrument."""
     return {
         "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR": str(environments_dir),
+        "SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR": str(kernels_dir(environments_dir)),
         "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS": f'{{"hermes/eea": "{ENV_NAME}"}}',
         "SOC_WORKSPACE__CALIBRATION__PACKAGES": f'{{"hermes/eea": "{PACKAGE}"}}',
         "SOC_WORKSPACE__SCRATCH__URL": "s3://soc-workspace-scratch",

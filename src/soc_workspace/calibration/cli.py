@@ -198,36 +198,102 @@ def env() -> None:
 @click.argument("name")
 @click.option(
     "--spec",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="Pinned requirements file (see soc_workspace/calibration/specs/).",
+)
+@click.option(
+    "--from",
+    "base",
+    metavar="ENVIRONMENT",
+    help="A candidate calibration: start from this environment (or shipped spec) ...",
+)
+@click.option(
+    "--with",
+    "replacement",
+    metavar="PATH|GIT_URL@REF",
+    help="... with one instrument package from this folder or git branch, tag or commit "
+    "(NAME=... to say which package it replaces).",
 )
 @click.option("--python", help="Base interpreter [default: the one running soc-workspace].")
 @click.option("--force", is_flag=True, help="Rebuild an environment that exists.")
 @click.option("--allow-unpinned", is_flag=True, help="Build from a spec that is not fully pinned.")
-def env_create(name: str, spec: str, python: str | None, force: bool, allow_unpinned: bool) -> None:
-    """Build the environment NAME with uv from the requirements file SPEC."""
+@click.option(
+    "--kernel/--no-kernel",
+    default=True,
+    show_default=True,
+    help="Also register it as a Jupyter kernel (soc_workspace importable in it).",
+)
+@click.option("--display-name", help="The kernel's name in JupyterLab's launcher.")
+def env_create(
+    name: str,
+    spec: str | None,
+    base: str | None,
+    replacement: str | None,
+    python: str | None,
+    force: bool,
+    allow_unpinned: bool,
+    kernel: bool,
+    display_name: str | None,
+) -> None:
+    """Build the environment NAME with uv, from a pinned SPEC or as a candidate calibration.
+
+    \b
+    soc-workspace env create hermes --spec src/soc_workspace/calibration/specs/hermes.txt
+    soc-workspace env create eea-fix --from hermes --with ~/src/hermes_eea
+    soc-workspace env create eea-fix --from hermes --with https://github.com/me/hermes_eea@fix
+
+    The environment becomes a Jupyter kernel too ("HERMES (hermes_eea, swxsoc 0.1.0)"),
+    listed in the launcher of every server of a workspace on this machine.
+    """
     from .environments import create_environment
 
-    console = Console()
-    with console.status(f"building {name} from {spec} ..."):
-        built = create_environment(
-            name, spec, python=python, force=force, allow_unpinned=allow_unpinned
+    if bool(base) != bool(replacement):
+        raise click.UsageError("a candidate needs both --from ENVIRONMENT and --with SOURCE")
+    if bool(spec) == bool(base):
+        raise click.UsageError("give --spec FILE, or --from ENVIRONMENT --with SOURCE")
+    console = Console(stderr=True)
+    with console.status(f"building {name} ..."):
+        if base:
+            from .candidates import create_candidate
+
+            built = create_candidate(name, base, replacement or "", force=force, kernel=kernel)
+        else:
+            built = create_environment(
+                name,
+                spec or "",
+                python=python,
+                force=force,
+                allow_unpinned=allow_unpinned,
+                kernel=kernel,
+                display_name=display_name,
+            )
+    click.echo(f"built {name}: {built.python}")
+    if built.candidate:
+        click.echo(
+            f"  candidate: {built.candidate['package']} from {built.candidate['source']} "
+            f"(the rest as {built.candidate['base']})"
         )
-    packages = built.packages()
-    console.print(f"[green]built[/] {name}: {built.python} ({len(packages)} packages)")
+    for package, source in built.sources.items():
+        if source.get("commit"):
+            dirty = ", with uncommitted changes" if source.get("dirty") else ""
+            click.echo(f"  {package}: commit {source['commit']}{dirty}")
+    if built.kernel:
+        click.echo(f"  Jupyter kernel: {built.kernel!r} ({built.name.lower()})")
 
 
 @env.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--all", "show_all", is_flag=True, help="List every package, not only the spec's.")
-def env_list(as_json: bool, show_all: bool) -> None:
-    """Show the environments, which missions use them and what they contain."""
+@click.option(
+    "--packages", "show_packages", is_flag=True, help="Also list the packages of each spec."
+)
+@click.option("--all", "show_all", is_flag=True, help="With --packages: every package installed.")
+def env_list(as_json: bool, show_packages: bool, show_all: bool) -> None:
+    """Show the environments, which missions use them, and their kernels."""
     from .environments import list_environments, spec_names
 
     rows = []
     for item in list_environments():
-        packages = item.packages() if item.exists else {}
+        packages = item.packages() if item.exists and (as_json or show_packages) else {}
         wanted = spec_names(item.spec or "")
         shown = (
             packages
@@ -243,6 +309,9 @@ def env_list(as_json: bool, show_all: bool) -> None:
                 "exists": item.exists,
                 "used_by": list(item.used_by),
                 "created": item.created,
+                "kernel": item.kernel,
+                "candidate": item.candidate,
+                "sources": item.sources,
                 "packages": shown,
                 "n_packages": len(packages),
             }
@@ -250,24 +319,55 @@ def env_list(as_json: bool, show_all: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="mission environments")
-    for column in ("name", "used by", "python", "packages"):
-        table.add_column(column)
+    from .environments import SPECS_DIR
+
+    console = Console()
+    # Few, narrow columns that fold rather than crop: readable in an 80-column terminal.
+    table = Table(title="mission environments", expand=False)
+    table.add_column("name", overflow="fold")
+    table.add_column("used by", overflow="fold")
+    table.add_column("built", no_wrap=True)
+    table.add_column("Jupyter kernel", overflow="fold")
+    missing = []
     for row in rows:
         if not row["exists"]:
-            contents = "[red]missing[/]: soc-workspace env create " + row["name"] + " --spec ..."
+            state, about = "[red]missing[/]", ""
+            missing.append(row["name"])
         else:
-            listed = ", ".join(f"{k} {v}" for k, v in row["packages"].items())
-            contents = f"{listed} ({row['n_packages']} in all)"
-        table.add_row(row["name"], ", ".join(row["used_by"]), row["python"], contents)
-    Console().print(table)
+            state = (row["created"] or "")[:10] or "yes"
+            about = row["kernel"] or "(none)"
+            candidate = row["candidate"]
+            if candidate:
+                about += f"\ncandidate {candidate['package']} from {candidate['source']}"
+        table.add_row(row["name"], ", ".join(row["used_by"]), state, about)
+    console.print(table)
+    for name in missing:
+        spec = SPECS_DIR / f"{name}.txt"
+        console.print(
+            f"To build {name}: soc-workspace env create {name} --spec "
+            + (str(spec) if spec.is_file() else "FILE"),
+            soft_wrap=False,
+            overflow="fold",
+        )
+    if not show_packages:
+        console.print("What each holds: soc-workspace env list --packages", style="dim")
+        return
+    for row in rows:
+        if row["exists"]:
+            listed = Table(title=f"{row['name']}: {row['n_packages']} packages", expand=False)
+            listed.add_column("package", overflow="fold")
+            listed.add_column("version or source", overflow="fold")
+            for package, version in row["packages"].items():
+                commit = (row["sources"].get(package) or {}).get("commit")
+                listed.add_row(package, version + (f" @ {commit[:12]}" if commit else ""))
+            console.print(listed)
 
 
 @env.command("remove")
 @click.argument("name")
 @click.confirmation_option(prompt="Delete this environment?")
 def env_remove(name: str) -> None:
-    """Delete the environment NAME."""
+    """Delete the environment NAME and its Jupyter kernel."""
     from .environments import remove_environment
 
     click.echo(f"removed {remove_environment(name)}")

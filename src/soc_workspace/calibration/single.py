@@ -204,6 +204,8 @@ def rerun_file(
                     "python_version": outcome.get("python_version"),
                     "spec": env.spec,
                     "created": env.created,
+                    "sources": env.sources,
+                    "candidate": env.candidate,
                     "packages": outcome.get("packages", {}),
                     "variables": run.variables,
                     "passed_from_caller": run.passed,
@@ -228,7 +230,7 @@ def rerun_file(
             provenance_url = put_json(provenance, where.provenance_url(source.name), settings)
             return provenance, log_url, provenance_url
 
-        package_version = outcome.get("package_version")
+        package_version = with_commit(outcome.get("package_version"), env.sources)
         log_text = log_path.read_text(errors="replace")
         try:
             provenance, log_url, provenance_url = publish(location)
@@ -273,6 +275,18 @@ def _upload_products(
             {"url": url, "name": path.name, "size": path.stat().st_size, "sha256": sha256_of(path)}
         )
     return "ok", None, products
+
+
+def with_commit(version: str | None, sources: dict[str, Any]) -> str | None:
+    """``1.0.0 (file:///src/pkg)`` with the commit of that folder when it was a git checkout."""
+    if not version or not sources:
+        return version
+    for source in sources.values():
+        url, commit = source.get("url", ""), source.get("commit")
+        if commit and url and url in version and commit not in version:
+            dirty = " with uncommitted changes" if source.get("dirty") else ""
+            return version.replace(url, f"{url}@{commit}{dirty}")
+    return version
 
 
 def _our_version() -> str:

@@ -1,5 +1,6 @@
 """Object stores: the SOC's S3 buckets (or any S3 endpoint) and the embedded local store."""
 
+from .._lazy import lazy_exports
 from .access import (
     PipelineBucketError,
     StoreError,
@@ -10,7 +11,10 @@ from .access import (
     is_pipeline_bucket,
     storage_options,
 )
-from .embedded import EmbeddedStore
+
+# The embedded store's server (moto) loads only where it is used: mission kernels, which
+# import soc_workspace for reading data, do not carry a store server.
+__getattr__ = lazy_exports(__name__, {"EmbeddedStore": "embedded"})[0]
 
 __all__ = [
     "EmbeddedStore",
