@@ -155,6 +155,8 @@ class LocalGateway:
     prefix: str = f"/services/{GATEWAY_SERVICE}"
     environment: Mapping[str, str] = field(default_factory=dict)
     """Variables for schedulers and workers (the store's endpoint, ...)."""
+    environments_dir: str = ""
+    """Mission environments (``env create``) whose kernels may ask for workers of their own."""
 
 
 def configure_local_backend(c: Config, local: LocalGateway) -> None:
@@ -171,3 +173,56 @@ def configure_local_backend(c: Config, local: LocalGateway) -> None:
     c.ClusterConfig.scheduler_cmd = [local.dask, "scheduler"]
     c.ClusterConfig.worker_cmd = [local.dask, "worker"]
     c.ClusterConfig.environment = dict(local.environment)
+    if local.environments_dir:
+        options = c.Backend.get("cluster_options")
+        if options is not None:
+            c.Backend.cluster_options = with_environment_option(options, local.environments_dir)
+
+
+def mission_environments(environments_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Environments built by ``env create`` that can run Dask (name -> their ``dask``)."""
+    root = Path(environments_dir)
+    found = {}
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            dask = folder / "bin" / "dask"
+            if (folder / "soc-workspace-env.json").is_file() and dask.is_file():
+                found[folder.name] = dask
+    return found
+
+
+def with_environment_option(options: Any, environments_dir: str) -> Any:
+    """The cluster options plus ``environment``: schedulers and workers in a mission
+    environment, so that a mission kernel's cluster runs its versions (the version guard
+    compares them). ``""``: the workspace's own environment."""
+    from dask_gateway_server.options import Options, Select
+
+    async def options_for(user: Any) -> Any:
+        base = options(user) if callable(options) else options
+        if asyncio.iscoroutine(base):
+            base = await base
+        names = list(mission_environments(environments_dir))
+
+        def handler(values: Any, user: Any) -> dict[str, Any]:
+            config = dict(base.handler(values, user)) if base.handler else {}
+            name = values.environment
+            if name:
+                dask = mission_environments(environments_dir).get(name)
+                if dask is None:  # removed since the options were read
+                    raise PublicException(f"no mission environment {name!r} on this machine")
+                config["scheduler_cmd"] = [str(dask), "scheduler"]
+                config["worker_cmd"] = [str(dask), "worker"]
+            return config
+
+        return Options(
+            *base.fields,
+            Select(
+                "environment",
+                ["", *names],
+                default="",
+                label="Environment of the scheduler and workers",
+            ),
+            handler=handler,
+        )
+
+    return options_for
