@@ -46,7 +46,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "soc_workspace.calibration.cli:compare_command",
         "Compare a rerun product with the archived one (CDF or FITS).",
     ),
-    "env": ("soc_workspace.calibration.cli:env", "Create and list mission environments."),
+    "env": (
+        "soc_workspace.calibration.cli:env",
+        "Create, list and remove mission environments (and their kernels).",
+    ),
+    "review": (
+        "soc_workspace.calibration.review_cli:review_command",
+        "Review what a rerun (a candidate calibration, say) changed against the archive.",
+    ),
+    "repro": (
+        "soc_workspace.repro.cli:repro",
+        "Record, check, show and share reproducible notebooks.",
+    ),
 }
 
 
