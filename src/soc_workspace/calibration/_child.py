@@ -125,7 +125,13 @@ def _import(package: str) -> tuple[object | None, str | None, str | None]:
 
 
 def calibrate(
-    process_file, package: str, input_path: str, import_error=None, trace=None, packages=None
+    process_file,
+    package: str,
+    input_path: str,
+    import_error=None,
+    trace=None,
+    packages=None,
+    package_version=None,
 ) -> dict:
     """Call ``process_file`` on one input and describe the outcome by the pipeline's contract."""
     log = logging.getLogger("soc_workspace.rerun")
@@ -162,7 +168,7 @@ def calibrate(
     result["finished"] = time.time()
     try:
         result["packages"] = packages if packages is not None else _distributions()
-        result["package_version"] = _version_of(package, result["packages"])
+        result["package_version"] = package_version or _version_of(package, result["packages"])
     except Exception as err:
         result["packages"] = {"error": _short(err)}
     return result
@@ -245,7 +251,10 @@ def serve(package: str) -> int:
     os.dup2(2, 1)
     collect = _setup_logging()
     process_file, error, trace = _import(package)
-    packages = _distributions()  # the environment does not change while this runs
+    # The environment does not change while this runs: list it once, not for every file
+    # (packages_distributions() alone reads every distribution's files: ~0.1 s).
+    packages = _distributions()
+    version = _version_of(package, packages)
     answer = {"ready": True, "import_error": error, "python_version": platform.python_version()}
     _send(answer)
     stdin = sys.stdin.fileno()
@@ -261,7 +270,7 @@ def serve(package: str) -> int:
         collect.messages.clear()
         pid = os.fork()
         if pid == 0:
-            _forked(request, process_file, package, error, trace, collect, packages)
+            _forked(request, process_file, package, error, trace, collect, packages, version)
         _send({"pid": pid})
         status = _wait(pid, stdin)
         if status is None:
@@ -269,7 +278,7 @@ def serve(package: str) -> int:
         _send({"pid": pid, "status": status})
 
 
-def _forked(request, process_file, package, error, trace, collect, packages) -> None:
+def _forked(request, process_file, package, error, trace, collect, packages, version) -> None:
     code = 0
     try:
         os.setsid()  # its own process group: a timeout kills it and anything it started
@@ -280,7 +289,7 @@ def _forked(request, process_file, package, error, trace, collect, packages) -> 
         os.chdir(request["cwd"])
         os.environ["TMPDIR"] = request["tmp"]
         tempfile.tempdir = None
-        result = calibrate(process_file, package, request["input"], error, trace, packages)
+        result = calibrate(process_file, package, request["input"], error, trace, packages, version)
         result["warnings"] = list(collect.messages)
         _write(request["result"], result)
         logging.shutdown()
@@ -292,21 +301,34 @@ def _forked(request, process_file, package, error, trace, collect, packages) -> 
 
 
 def _wait(pid: int, stdin: int) -> int | None:
-    """Wait for the file's process; return its wait status, None if stdin closed meanwhile."""
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return (
-                os.waitstatus_to_exitcode(status)
-                if hasattr(os, "waitstatus_to_exitcode")
-                else status
-            )
-        ready, _, _ = select.select([stdin], [], [], 0.005)
-        if ready and not os.read(stdin, 1):  # EOF: nobody waits for this file any more
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return None
+    """Wait for the file's process; return its wait status, None if stdin closed meanwhile.
+
+    Sleeps until the process ends or stdin closes (a pidfd, on Linux 5.3+); elsewhere it
+    looks every 5 ms. Either way it takes no CPU from the calibrations running beside it.
+    """
+    watch = [stdin]
+    pidfd = None
+    with contextlib.suppress(AttributeError, OSError):
+        pidfd = os.pidfd_open(pid)
+        watch.append(pidfd)
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return (
+                    os.waitstatus_to_exitcode(status)
+                    if hasattr(os, "waitstatus_to_exitcode")
+                    else status
+                )
+            ready, _, _ = select.select(watch, [], [], None if pidfd is not None else 0.005)
+            if stdin in ready and not os.read(stdin, 1):  # EOF: nobody waits for it any more
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _send(message: dict) -> None:

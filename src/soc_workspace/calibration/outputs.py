@@ -148,6 +148,24 @@ def put_file(local: Path, url: str, settings: Settings | None = None) -> str:
     return url
 
 
+def put_files(files: list[tuple[Path, str]], settings: Settings | None = None) -> None:
+    """Upload several files in one go (concurrently, to a store), refusing pipeline buckets.
+
+    A rerun's products, log and provenance: one round trip instead of one per file.
+    """
+    if not files:
+        return
+    for _, url in files:
+        check_writable(url)
+    fs, _ = url_to_fs(files[0][1], settings)
+    paths = []
+    for _, url in files:
+        path = url_to_fs(url, settings)[1]
+        _ensure_bucket(fs, url, path)
+        paths.append(path)
+    fs.put([str(local) for local, _ in files], paths)
+
+
 def put_text(text: str, url: str, settings: Settings | None = None) -> str:
     check_writable(url)
     fs, path = url_to_fs(url, settings)

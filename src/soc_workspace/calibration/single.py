@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -24,15 +25,7 @@ from ..store import PipelineBucketError
 from .environments import environment_name_for, resolve_environment
 from .execution import run_calibration
 from .inputs import fetch, resolve_input, sha256_of
-from .outputs import (
-    RunLocation,
-    current_user,
-    local_run_location,
-    put_file,
-    put_json,
-    put_text,
-    run_location,
-)
+from .outputs import RunLocation, current_user, local_run_location, put_files, run_location
 
 Status = Literal["ok", "no product", "failed"]
 _LOG_TAIL = 20_000  # characters of the calibration's log kept in the result
@@ -181,9 +174,9 @@ def rerun_file(
 
         def publish(where: RunLocation) -> tuple[dict[str, Any], str, str]:
             """Products, then the log and the provenance record, into the run folder."""
-            new_status, new_error, products = status, error, []
+            new_status, new_error, products, files = status, error, [], []
             if status == "ok":
-                new_status, new_error, products = _upload_products(outcome, where, settings)
+                new_status, new_error, products, files = _products(outcome, where)
             finished = datetime.now(UTC)
             provenance = {
                 "schema": "soc-workspace/rerun-provenance/1",
@@ -226,8 +219,10 @@ def rerun_file(
                 "soc_workspace_version": _our_version(),
                 "platform": platform.platform(),
             }
-            log_url = put_text(log_text, where.log_url(source.name), settings)
-            provenance_url = put_json(provenance, where.provenance_url(source.name), settings)
+            record = scratch / "provenance.json"
+            record.write_text(json.dumps(provenance, indent=2, default=str))
+            log_url, provenance_url = where.log_url(source.name), where.provenance_url(source.name)
+            put_files([*files, (log_path, log_url), (record, provenance_url)], settings)
             return provenance, log_url, provenance_url
 
         package_version = with_commit(outcome.get("package_version"), env.sources)
@@ -260,21 +255,25 @@ def rerun_file(
     )
 
 
-def _upload_products(
-    outcome: dict[str, Any], location: RunLocation, settings: Settings
-) -> tuple[Status, str | None, list[dict[str, Any]]]:
-    products = []
+def _products(
+    outcome: dict[str, Any], location: RunLocation
+) -> tuple[Status, str | None, list[dict[str, Any]], list[tuple[Path, str]]]:
+    """The products a calibration returned: their records, and (file, URL) to upload."""
+    products: list[dict[str, Any]] = []
+    files: list[tuple[Path, str]] = []
     for returned in outcome.get("outputs", []):
         if returned is None:
             continue
         path = Path(returned)
         if not path.is_file():
-            return "failed", f"process_file returned {path.name} but wrote no such file", products
-        url = put_file(path, location.product_url(path.name), settings)
+            error = f"process_file returned {path.name} but wrote no such file"
+            return "failed", error, products, files
+        url = location.product_url(path.name)
+        files.append((path, url))
         products.append(
             {"url": url, "name": path.name, "size": path.stat().st_size, "sha256": sha256_of(path)}
         )
-    return "ok", None, products
+    return "ok", None, products, files
 
 
 def with_commit(version: str | None, sources: dict[str, Any]) -> str | None:
