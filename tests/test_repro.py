@@ -164,3 +164,25 @@ def test_a_missing_kernel_is_named():
 
     with pytest.raises(ReproError, match=r"no Jupyter kernel 'hermes-nope'.*env create"):
         spec_of("hermes-nope")
+
+
+def test_a_run_that_fails_leaves_the_notebook_and_a_check_names_the_failure(
+    product, shared_data, tmp_path
+):
+    nb = notebook(tmp_path / "fragile.ipynb")
+    before = nb.read_text()
+    product.rm(URL)
+    with pytest.raises(ReproError, match=r"failed in cell 1 .*repro-failed\.ipynb"):
+        record(nb)
+    assert nb.read_text() == before  # the notebook is replaced only by a run that finished
+    assert (tmp_path / "fragile.repro-failed.ipynb").is_file()
+    # recorded while the input is there; then it goes away: the check says both
+    product.put_file(str(shared_data / HERMES_L1), URL)
+    record(nb)
+    product.rm(URL)
+    result = check(nb)
+    assert not result.same
+    assert result.inputs_changed[0]["url"] == URL
+    assert "missing None -> True" in result.inputs_changed[0]["why"]
+    assert result.failed[0].startswith("fragile.ipynb failed in cell 1 (FileNotFoundError")
+    assert "now fails: fragile.ipynb failed in cell 1" in str(result)

@@ -56,6 +56,18 @@ def routing(environments_dir: Path) -> dict[str, str]:
     }
 
 
+def workspace_settings(environments_dir: Path, *, demo_days: int, kernels: bool = False) -> str:
+    """A settings file for `soc-workspace up` that routes HERMES EEA to the test instrument
+    (and, with ``kernels``, hands its kernel's folder to users' servers)."""
+    jupyter = f'jupyter_data_dir = "{kernels_dir(environments_dir)}"\n' if kernels else ""
+    return (
+        f"[workspace]\nport = 0\ndemo_days = {demo_days}\n\n"
+        f'[calibration]\nenvironments_dir = "{environments_dir}"\n{jupyter}\n'
+        f'[calibration.environments]\n"hermes/eea" = "{ENV_NAME}"\n\n'
+        f'[calibration.packages]\n"hermes/eea" = "{PACKAGE}"\n'
+    )
+
+
 def pipeline(raw_dir: Path, instrument_env: Path) -> list[Path]:
     """Run the test instrument once on every raw file of ``raw_dir``, as the pipeline would."""
     code = (

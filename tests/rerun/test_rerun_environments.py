@@ -240,3 +240,17 @@ def test_remove_deletes_only_a_named_environment(tmp_path, monkeypatch):
     assert not (tmp_path / "old").exists()
     with pytest.raises(FileNotFoundError, match=r"no environment '\.\./etc'"):
         remove_environment("../etc")
+
+
+def test_env_create_never_replaces_a_kernel_it_did_not_make(tmp_path, monkeypatch):
+    from soc_workspace.calibration.kernels import check_kernel_name
+
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR", str(tmp_path / "envs"))
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    theirs = tmp_path / "jupyter" / "kernels" / "python3"
+    theirs.mkdir(parents=True)
+    (theirs / "kernel.json").write_text('{"argv": ["python"], "display_name": "Python 3"}')
+    with pytest.raises(FileExistsError, match="env create did not make it"):
+        create_environment("python3", SPEC)
+    assert not (tmp_path / "envs" / "python3").exists()
+    check_kernel_name("hermes")  # no kernel of that name: fine

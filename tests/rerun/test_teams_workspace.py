@@ -29,7 +29,7 @@ from workspace_support import (
 from soc_workspace.local.paths import StatePaths
 from soc_workspace.local.storekeys import operator_storage_options
 
-from .rerun_helpers import ENV_NAME, PACKAGE, kernels_dir
+from .rerun_helpers import ENV_NAME, workspace_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 PASSWORD = "a-long-password-for-teams-42"
@@ -44,23 +44,7 @@ def workspace(instrument_env, environments_dir):
     state = public_dir("socws-teams-")
     config = write_config(
         state.parent / f"{state.name}.toml",
-        textwrap.dedent(
-            f"""
-            [workspace]
-            port = 0
-            demo_days = 1
-
-            [calibration]
-            environments_dir = "{environments_dir}"
-            jupyter_data_dir = "{kernels_dir(environments_dir)}"
-
-            [calibration.environments]
-            "hermes/eea" = "{ENV_NAME}"
-
-            [calibration.packages]
-            "hermes/eea" = "{PACKAGE}"
-            """
-        ),
+        workspace_settings(environments_dir, demo_days=1, kernels=True),
     )
     try:
         with running_workspace(state, config) as connection:

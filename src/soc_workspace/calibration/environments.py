@@ -308,6 +308,8 @@ def create_environment(
         raise FileExistsError(
             f"environment {name!r} exists at {target}: pass force / --force to rebuild it"
         )
+    if kernel:
+        kernels.check_kernel_name(name, settings)
     root.mkdir(parents=True, exist_ok=True)
     building = root / f".{name}.building-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)

@@ -236,6 +236,22 @@ def register_kernel(
     return folder
 
 
+def check_kernel_name(name: str, settings: Settings | None = None) -> None:
+    """Refuse to replace a kernel of that name that ``env create`` did not make (python3...)."""
+    spec = kernel_dir(name, settings) / "kernel.json"
+    if not spec.is_file():
+        return
+    try:
+        owner = json.loads(spec.read_text()).get("metadata", {}).get("soc_workspace", {})
+    except ValueError:
+        owner = {}
+    if owner.get("environment") != name:
+        raise FileExistsError(
+            f"a Jupyter kernel named {name.lower()!r} exists ({spec.parent}) and env create did "
+            "not make it: choose another environment name, or build with --no-kernel"
+        )
+
+
 def unregister_kernel(name: str, settings: Settings | None = None) -> Path | None:
     """Remove the kernel spec of environment ``name``; return its folder, or None if absent."""
     folder = kernel_dir(name, settings)

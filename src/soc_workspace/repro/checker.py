@@ -41,10 +41,13 @@ class CheckResult:
     environment_changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     kernel: str = ""
     executed: str | None = None
+    failed: list[str] = field(default_factory=list)
 
     @property
     def same(self) -> bool:
-        return not (self.inputs_changed or self.outputs_changed or self.environment_changed)
+        return not (
+            self.inputs_changed or self.outputs_changed or self.environment_changed or self.failed
+        )
 
     def __str__(self) -> str:
         if self.same:
@@ -56,6 +59,7 @@ class CheckResult:
             lines.append(f"  output differs: cell {change['cell']} ({change['source'] or 'empty'})")
         for package, (was, now) in sorted(self.environment_changed.items()):
             lines.append(f"  environment: {package} {was or 'absent'} -> {now or 'absent'}")
+        lines += [f"  now fails: {message}" for message in self.failed]
         return "\n".join(lines)
 
 
@@ -82,7 +86,9 @@ def check(
     with tempfile.TemporaryDirectory(prefix="soc-repro-check-") as tmp:
         # beside the notebook's own folder as working directory, as when it was recorded
         target = Path(keep).expanduser().resolve() if keep else Path(tmp) / path.name
-        executed, opened = execute(path, target, kernel, recorded.get("parameters", {}))
+        executed, opened = execute(
+            path, target, kernel, recorded.get("parameters", {}), failures=result.failed
+        )
         import nbformat
 
         result.outputs_changed = _output_changes(

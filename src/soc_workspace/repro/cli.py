@@ -50,6 +50,7 @@ def check_command(notebook: str, keep: str | None, as_json: bool) -> int:
                     "inputs_changed": result.inputs_changed,
                     "outputs_changed": result.outputs_changed,
                     "environment_changed": result.environment_changed,
+                    "failed": result.failed,
                 },
                 indent=2,
                 default=str,

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..calibration.inputs import sha256_of, url_to_fs
 from ..config import Settings, load_settings
 from .opened_files import LOG_VARIABLE, read_log
 
@@ -60,7 +61,15 @@ def record(
     source = Path(notebook).expanduser().resolve()
     target = Path(output).expanduser().resolve() if output else source
     kernel = kernel or _kernel_of(source)
-    executed, inputs = execute(source, target, kernel, parameters or {})
+    # Run into a copy: the notebook is replaced only by a run that finished.
+    running = target.with_name(f".{target.stem}.recording.ipynb")
+    try:
+        executed, inputs = execute(source, running, kernel, parameters or {})
+    except ReproError as err:
+        failed = target.with_name(f"{target.stem}.repro-failed.ipynb")
+        if running.exists():
+            os.replace(running, failed)
+        raise ReproError(f"{err}; the run with the error is in {failed}") from None
     nb = nbformat.read(executed, as_version=4)
     entry = {
         "schema": SCHEMA,
@@ -76,7 +85,8 @@ def record(
         "outputs": output_hashes(nb),
     }
     nb.metadata.setdefault("soc_workspace", {})["repro"] = entry
-    nbformat.write(nb, target)
+    nbformat.write(nb, running)
+    os.replace(running, target)
     return entry
 
 
@@ -96,9 +106,18 @@ def read_record(notebook: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def execute(
-    source: Path, target: Path, kernel: str, parameters: dict[str, Any]
+    source: Path,
+    target: Path,
+    kernel: str,
+    parameters: dict[str, Any],
+    *,
+    failures: list[str] | None = None,
 ) -> tuple[Path, list[str]]:
-    """Run ``source`` into ``target`` in ``kernel``; return it and the inputs it opened."""
+    """Run ``source`` into ``target`` in ``kernel``; return it and the inputs it opened.
+
+    A cell that fails raises :class:`ReproError`, or, given a ``failures`` list, is noted
+    there (the executed notebook then holds the error as that cell's output).
+    """
     import papermill
 
     spec_of(kernel)  # a clear error when the kernel is not there
@@ -116,10 +135,10 @@ def execute(
                 progress_bar=False,
             )
         except papermill.PapermillExecutionError as err:
-            raise ReproError(
-                f"{source.name} failed in cell {err.cell_index} ({err.ename}: {err.evalue}); "
-                f"the executed notebook with the error is {target}"
-            ) from None
+            message = f"{source.name} failed in cell {err.cell_index} ({err.ename}: {err.evalue})"
+            if failures is None:
+                raise ReproError(message) from None
+            failures.append(message)
         finally:
             if before is None:
                 os.environ.pop(LOG_VARIABLE, None)
@@ -205,10 +224,8 @@ def input_record(url: str, settings: Settings) -> dict[str, Any]:
         if not path.is_file():
             return {**entry, "missing": True}
         entry["size"] = path.stat().st_size
-        entry["sha256"] = _sha256(path)
+        entry["sha256"] = sha256_of(path)
         return entry
-    from ..calibration.inputs import url_to_fs
-
     fs, path = url_to_fs(url, settings)
     fs.invalidate_cache(path)  # the object now, not a listing cached earlier
     try:
@@ -270,14 +287,6 @@ def _kernel_of(notebook: Path) -> str:
     if not name:
         raise ReproError(f"{notebook} names no kernel: give one (--kernel NAME)")
     return name
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version() -> str:
