@@ -19,6 +19,7 @@ from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend,
 from traitlets import Unicode
 from traitlets.config import Config, LoggingConfigurable
 
+from ..hub.cluster_environments import with_environment_option
 from ..hub.gateway import ClusterLimitsMixin
 from ..hub.roles import GATEWAY_SERVICE
 from . import rootfs
@@ -176,10 +177,12 @@ def configure_local_backend(c: Config, local: LocalGateway) -> None:
     if local.environments_dir:
         options = c.Backend.get("cluster_options")
         if options is not None:
-            c.Backend.cluster_options = with_environment_option(options, local.environments_dir)
+            c.Backend.cluster_options = with_environment_option(
+                options, lambda: mission_environments(local.environments_dir)
+            )
 
 
-def mission_environments(environments_dir: str | os.PathLike[str]) -> dict[str, Path]:
+def mission_environments(environments_dir: str | os.PathLike[str]) -> dict[str, str]:
     """Environments built by ``env create`` that can run Dask (name -> their ``dask``)."""
     root = Path(environments_dir)
     found = {}
@@ -187,42 +190,5 @@ def mission_environments(environments_dir: str | os.PathLike[str]) -> dict[str, 
         for folder in sorted(root.iterdir()):
             dask = folder / "bin" / "dask"
             if (folder / "soc-workspace-env.json").is_file() and dask.is_file():
-                found[folder.name] = dask
+                found[folder.name] = str(dask)
     return found
-
-
-def with_environment_option(options: Any, environments_dir: str) -> Any:
-    """The cluster options plus ``environment``: schedulers and workers in a mission
-    environment, so that a mission kernel's cluster runs its versions (the version guard
-    compares them). ``""``: the workspace's own environment."""
-    from dask_gateway_server.options import Options, Select
-
-    async def options_for(user: Any) -> Any:
-        base = options(user) if callable(options) else options
-        if asyncio.iscoroutine(base):
-            base = await base
-        names = list(mission_environments(environments_dir))
-
-        def handler(values: Any, user: Any) -> dict[str, Any]:
-            config = dict(base.handler(values, user)) if base.handler else {}
-            name = values.environment
-            if name:
-                dask = mission_environments(environments_dir).get(name)
-                if dask is None:  # removed since the options were read
-                    raise PublicException(f"no mission environment {name!r} on this machine")
-                config["scheduler_cmd"] = [str(dask), "scheduler"]
-                config["worker_cmd"] = [str(dask), "worker"]
-            return config
-
-        return Options(
-            *base.fields,
-            Select(
-                "environment",
-                ["", *names],
-                default="",
-                label="Environment of the scheduler and workers",
-            ),
-            handler=handler,
-        )
-
-    return options_for
