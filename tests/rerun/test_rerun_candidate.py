@@ -69,6 +69,7 @@ def candidate_run(rerun_env, s3, instrument_env, candidate_source, tmp_path_fact
         "rerun", "--mission", "hermes", "--instrument", "eea",
         "--start", "2025-07-19", "--stop", "2025-07-20",
         "--environment", CANDIDATE, "--compare", "--workers", "1", "--json",
+        "--list-bucket",  # the test bucket has no catalog index
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr  # no file failed
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
