@@ -17,7 +17,7 @@ from typing import Any
 
 from traitlets.config import Config
 
-from ..hub.gateway import cluster_options, limits_for, with_cluster_limits
+from ..hub.gateway import HubGroups, cluster_options, max_clusters_for, with_cluster_limits
 from ..hub.gateway import configure_gateway as configure_shared_gateway
 from .settings import SETTINGS_CONFIGMAP_VARIABLE, ChartSettings, SettingsConfigMap, check_image
 from .spawner import server_environment
@@ -46,13 +46,16 @@ def cluster_overrides(chart: ChartSettings, base: Mapping[str, Any]) -> dict[str
 
 
 def kubernetes_cluster_options(
-    source: SettingsConfigMap, base: Mapping[str, Any]
+    source: SettingsConfigMap, base: Mapping[str, Any], hub_groups: HubGroups | None = None
 ) -> Callable[[Any], Any]:
-    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings."""
+    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings
+    (and the limits hub groups set, with ``hub_groups``)."""
 
     async def options_for(user: Any) -> Any:
         chart = await source.current()
-        options = cluster_options(chart.settings)(user)
+        options = cluster_options(chart.settings, hub_groups)(user)
+        if hasattr(options, "__await__"):
+            options = await options
         handler = options.handler
         extra = cluster_overrides(chart, base)
 
@@ -97,14 +100,15 @@ def configure_gateway(
         key: c.KubeClusterConfig.get(key, {})
         for key in ("scheduler_extra_pod_config", "worker_extra_pod_config", "environment")
     }
-    c.Backend.cluster_options = kubernetes_cluster_options(source, base)
+    hub_groups = HubGroups.from_environment(c.JupyterHubAuthenticator.get("jupyterhub_api_url"))
+    c.Backend.cluster_options = kubernetes_cluster_options(source, base, hub_groups)
 
     def max_clusters(user: Any) -> int:
-        # options_for() has just read the settings for this user's request
+        # options_for() has just read the settings (and the hub's groups) for this request
         current = source.cached or chart
         if current is None:
             return 0
-        return limits_for(current.settings, getattr(user, "groups", ())).max_clusters_per_user
+        return max_clusters_for(current.settings, hub_groups)(user)
 
     c.ClusterLimitsMixin.max_clusters = max_clusters
     if chart is not None:
