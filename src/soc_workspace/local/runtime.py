@@ -147,6 +147,9 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     c.JupyterHub.spawner_class = f"soc_workspace.local.spawners.{spawner}"
     c[spawner].state_dir = str(paths.root)
     c[spawner].user_python = str(Path(run.user_bin) / "python")
+    # A class starting at once: servers queue for a few slots, below the hub in CPU priority.
+    c[spawner].spawn_slots = settings.hub.spawn_slots
+    c[spawner].user_nice = settings.workspace.user_nice
     if run.isolation == "multi-user":
         from .accounts import name_conflict
 
@@ -171,7 +174,8 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
 
     paths = StatePaths(Path(state_dir))
     run = Runtime.read(paths.runtime_file)
-    configure_gateway(c, Settings(**run.settings))
+    settings = Settings(**run.settings)
+    configure_gateway(c, settings)
     configure_local_backend(
         c,
         LocalGateway(
@@ -189,6 +193,7 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
     c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
     # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
     c.WorkspaceBackendMixin.state_dir = str(paths.root)
+    c.WorkspaceBackendMixin.user_nice = settings.workspace.user_nice
 
 
 def write_config_files(paths: StatePaths) -> None:
