@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compare a rerun product with the archived one (CDF or FITS).",
     ),
     "env": ("soc_workspace.calibration.cli:env", "Create and list mission environments."),
+    "workshop": (
+        "soc_workspace.workshop.cli:workshop",
+        "Create, rehearse, watch and end a workshop through any hub's REST API.",
+    ),
 }
 
 

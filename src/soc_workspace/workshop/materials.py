@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 MANIFEST = ".workshop-pull.json"
 SKIPPED_NOTE = "SKIPPED-UPDATES.txt"
@@ -83,10 +84,16 @@ def is_git_url(text: str) -> bool:
 
 
 def checksum(path: Path) -> str:
-    digest = hashlib.sha256()
+    """SHA-256 of a file, in hex."""
     with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+        return stream_checksum(file)
+
+
+def stream_checksum(stream: Any) -> str:
+    """SHA-256 of what a binary stream holds, read to its end."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -157,7 +164,7 @@ def pull(source: Path, dest: Path, *, label: str | None = None) -> PullReport:
 
 def pull_git(url: str, ref: str | None, dest: Path) -> PullReport:
     """:func:`pull` from a git repository at ``ref`` (a branch, tag or commit)."""
-    with _checkout(url, ref) as (folder, commit):
+    with checkout(url, ref) as (folder, commit):
         report = pull(folder, dest, label=f"{url}@{ref or 'HEAD'}")
     report.commit = commit
     _write_manifest(dest, _read_manifest(dest), report)
@@ -165,7 +172,7 @@ def pull_git(url: str, ref: str | None, dest: Path) -> PullReport:
 
 
 @contextmanager
-def _checkout(url: str, ref: str | None) -> Iterator[tuple[Path, str]]:
+def checkout(url: str, ref: str | None) -> Iterator[tuple[Path, str]]:
     """A shallow checkout of ``url`` at ``ref`` in a temporary folder, and its commit."""
     with tempfile.TemporaryDirectory(prefix="workshop-pull-") as tmp:
         folder = Path(tmp)
