@@ -151,6 +151,9 @@ def test_git_source_at_a_ref(tmp_path):
     assert json.loads((home / MANIFEST).read_text())["commit"] == git(repo, "rev-parse", "HEAD")
 
 
+PULL = [sys.executable, "-m", "soc_workspace.workshop.materials"]
+
+
 def test_command_line_as_servers_run_it(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -158,19 +161,20 @@ def test_command_line_as_servers_run_it(tmp_path):
     commit(repo, {"01-a.ipynb": "{}"}, "first")
     home = tmp_path / "intro"
     done = subprocess.run(
-        [sys.executable, "-m", "soc_workspace.workshop.materials", f"file://{repo}@main", str(home)],
+        [*PULL, f"file://{repo}@main", str(home)],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["added"] == ["01-a.ipynb"]
     bad = subprocess.run(
-        [sys.executable, "-m", "soc_workspace.workshop.materials", f"file://{repo}@nope", str(home)],
+        [*PULL, f"file://{repo}@nope", str(home)],
         capture_output=True,
         text=True,
     )
     assert bad.returncode == 1
-    assert "nope" in bad.stderr and str(repo) in bad.stderr
+    assert "nope" in bad.stderr
+    assert str(repo) in bad.stderr
 
 
 @pytest.mark.parametrize(
