@@ -79,6 +79,28 @@ def limits_for(
     return ClusterLimits(**limits)
 
 
+def workers_that_fit(settings: Settings, limits: ClusterLimits) -> int:
+    """How many workers of the default size a cluster within ``limits`` may have.
+
+    dask-gateway's own rule (its ClusterConfig): the scheduler's core and memory count
+    against the cluster's limits too. 0 when not even the scheduler fits.
+    """
+    from dask_gateway_server.backends.base import ClusterConfig
+
+    g = settings.gateway
+    try:
+        config = ClusterConfig(
+            worker_cores=min(g.worker_cores, max(1, int(limits.max_cores))),
+            worker_memory=min(parse_memory(g.worker_memory), limits.max_memory),
+            cluster_max_cores=limits.max_cores,
+            cluster_max_memory=limits.max_memory,
+            cluster_max_workers=limits.max_workers,
+        )
+    except ValueError:
+        return 0
+    return int(config.cluster_max_workers or 0)
+
+
 def _parsed(extra: Mapping[str, Any]) -> dict[str, Any]:
     return {k: parse_memory(v) if k == "max_memory" else v for k, v in extra.items()}
 

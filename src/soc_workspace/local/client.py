@@ -138,12 +138,7 @@ class BrowserSession:
         Returns the seconds it took.
         """
         started = time.monotonic()
-        # A new server does not know the cookies of the previous one (as a browser finds
-        # out through a redirect to log in again).
-        prefix = urlsplit(self.server_url).path
-        for cookie in list(self.http.cookies):
-            if cookie.path and cookie.path.startswith(prefix):
-                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        self._forget_server_cookies()
         self.http.get(self.hub_url + "/hub/spawn", timeout=self.timeout)
         while time.monotonic() - started < timeout:
             model = self.hub_api_get(f"/users/{quote(self.username or '')}")
@@ -160,6 +155,7 @@ class BrowserSession:
         events until the server is ready. Returns the seconds it took; raises
         :class:`HubError` with the hub's message when the start failed."""
         started = time.monotonic()
+        self._forget_server_cookies()
         self.http.get(self.hub_url + "/hub/spawn", timeout=self.timeout)
         url = f"{self.hub_url}/hub/api/users/{quote(self.username or '')}/server/progress"
         last = ""
@@ -183,6 +179,14 @@ class BrowserSession:
         if self.hub_api_get(f"/users/{quote(self.username or '')}").get("servers", {}).get(""):
             return time.monotonic() - started
         raise HubError(f"the server of {self.username!r} did not start ({last or 'no message'})")
+
+    def _forget_server_cookies(self) -> None:
+        # A new server does not know the cookies of the previous one (as a browser finds
+        # out through a redirect to log in again).
+        prefix = urlsplit(self.server_url).path
+        for cookie in list(self.http.cookies):
+            if cookie.path and cookie.path.startswith(prefix):
+                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def stop_server(self, *, timeout: float = 60.0) -> None:
         response = self.http.delete(

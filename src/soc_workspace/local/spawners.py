@@ -63,7 +63,7 @@ class _WorkspaceSpawner(LocalProcessSpawner):
         # The hub times start() from here on: give it the wait for a turn, and two attempts.
         if self._base_start_timeout is None:
             self._base_start_timeout = self.start_timeout
-        attempts = 2 * (self.http_timeout + 30)
+        attempts = 2 * (self.attempt_limit + 30)
         wait = 1.5 * self.queue.expected_wait()
         self.start_timeout = int(max(self._base_start_timeout, attempts + wait))
         self._events = []
@@ -95,8 +95,7 @@ class _WorkspaceSpawner(LocalProcessSpawner):
                         "The start of %s's server failed (%s); retrying once", self.user.name, err
                     )
                     self._note(20, f"The first start failed ({err}); trying once more")
-                    await self.stop(now=True)
-                    self.clear_state()
+                    await self._abandon_attempt()
         raise AssertionError("unreachable")
 
     async def _start_once(self, teams: list[str], admin: bool, workshops: list[dict]) -> Any:
@@ -117,13 +116,34 @@ class _WorkspaceSpawner(LocalProcessSpawner):
         self._note(90, "JupyterLab is ready")
         return ip, port
 
+    async def _abandon_attempt(self) -> None:
+        """Stop a start that failed, keeping what the hub gave this start (its API token, the
+        teams it started with): stop() clears them, and the retry is the same start."""
+        token, teams = self.api_token, list(getattr(self, "started_teams", []))
+        await self.stop(now=True)
+        self.api_token = token
+        if hasattr(self, "started_teams"):
+            self.started_teams = teams
+        self.pid = 0
+        self.proc = None
+
+    @property
+    def attempt_limit(self) -> float:
+        """Longest one attempt may take: a server still using CPU is slow, not stuck."""
+        return 3 * self.http_timeout
+
     async def _wait_until_answering(self, ip: str, port: int) -> None:
-        """Hold the turn until the server answers HTTP: that is the part that costs CPU."""
+        """Hold the turn until the server answers HTTP: that is the part that costs CPU.
+
+        Gives up when the server exits, uses no CPU for ``http_timeout`` seconds (stuck), or
+        has not answered after :attr:`attempt_limit` seconds.
+        """
         from tornado.httpclient import AsyncHTTPClient
 
         url = f"http://{ip}:{port}{self.server.base_url}api"
         client = AsyncHTTPClient()
-        deadline = time.monotonic() + self.http_timeout
+        started = last_progress = time.monotonic()
+        cpu = _cpu_seconds(self.pid)
         while True:
             status = await self.poll()
             if status is not None:
@@ -135,8 +155,13 @@ class _WorkspaceSpawner(LocalProcessSpawner):
                 return
             except Exception:  # not listening yet
                 pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the server did not answer within {self.http_timeout} s")
+            now, used = time.monotonic(), _cpu_seconds(self.pid)
+            if used > cpu:
+                cpu, last_progress = used, now
+            if now - last_progress > self.http_timeout:
+                raise TimeoutError(f"the server used no CPU for {self.http_timeout} s")
+            if now - started > self.attempt_limit:
+                raise TimeoutError(f"the server did not answer within {self.attempt_limit} s")
             await asyncio.sleep(0.5)
 
     def _note(self, progress: int, message: str) -> None:
@@ -213,6 +238,15 @@ class _WorkspaceSpawner(LocalProcessSpawner):
     def forget_user(self) -> None:
         folders.retire_home(self.paths, self.user.name)
         remove_user_store_keys(self.paths, self.user.name)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used by process ``pid`` so far (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _git_source(content: dict[str, Any]) -> str | None:

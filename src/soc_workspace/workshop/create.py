@@ -79,6 +79,8 @@ def create(
         if profile not in known:
             raise WorkshopError(f"--profile {profile!r}: the hub's profiles are {', '.join(known)}")
 
+    if limits:
+        _check_limits(hub, name, parse_limits(limits))
     record = Workshop(
         name=name,
         title=title,
@@ -114,6 +116,22 @@ def create(
         sheet_dir or Path.cwd() / f"{name}-sign-in", record, hub.public_url, passwords, shared
     )
     return Created(record, sheet, passwords, shared)
+
+
+def _check_limits(hub: WorkshopHub, name: str, limits: dict[str, Any]) -> None:
+    """Refuse limits in which no Dask worker fits (the scheduler counts against them)."""
+    from ..config import Settings, load_settings
+    from ..hub.gateway import limits_for, workers_that_fit
+
+    settings = Settings(**hub.local.settings) if hub.local else load_settings()
+    fit = workers_that_fit(settings, limits_for(settings, [name], {name: limits}))
+    if fit < 1:
+        g = settings.gateway
+        raise WorkshopError(
+            f"--limits leaves no room for a Dask worker: the scheduler takes 1 core and "
+            f"2 GiB of the limits, a worker {g.worker_cores} core(s) and {g.worker_memory}; "
+            "e.g. workers=2,cores=3,memory=6G allows two workers"
+        )
 
 
 def _default_archive(hub: WorkshopHub, name: str) -> str:

@@ -126,15 +126,31 @@ class MachineSampler(threading.Thread):
         return min((m for _, _, m in self.samples), default=float("nan"))
 
 
-def cpu_seconds_of(action: Any, *, quiet_seconds: float = 3.0) -> tuple[Any, float, float]:
-    """Run ``action()``; return its result, seconds, and the CPU-seconds this machine spent on
-    it (all cores, less what the machine spent at the same rate just before, while quiet)."""
-    before = CpuTimes.now()
-    time.sleep(quiet_seconds)
-    start = CpuTimes.now()
-    background = (start.busy - before.busy) / quiet_seconds
+def workspace_cpu_seconds(state_dir: Path) -> float:
+    """CPU-seconds used so far by the processes of the workspace in ``state_dir`` (hub, proxy,
+    gateway, store, users' servers, kernels and Dask processes), with their children that
+    ended."""
+    from ..local import processes
+
+    ticks = 0
+    for pid in processes.workspace_processes(state_dir):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of(action: Any, state_dir: Path | None) -> tuple[Any, float, float | None]:
+    """Run ``action()``; return its result, its seconds, and the CPU-seconds the workspace in
+    ``state_dir`` spent meanwhile (None without a state directory: a hub elsewhere).
+
+    Counted by process, so other work on the machine does not count."""
+    before = workspace_cpu_seconds(state_dir) if state_dir else None
     started = time.monotonic()
     result = action()
     seconds = time.monotonic() - started
-    spent = CpuTimes.now().busy - start.busy - background * seconds
-    return result, seconds, max(0.0, spent)
+    if before is None or state_dir is None:
+        return result, seconds, None
+    return result, seconds, workspace_cpu_seconds(state_dir) - before

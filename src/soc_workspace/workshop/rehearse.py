@@ -74,7 +74,8 @@ class CapacityReport:
     retried_starts: int = 0
     solo_ready_s: float = float("nan")
     start_cpu_s: float | None = None
-    """CPU-seconds this machine spent on one participant's login-to-JupyterLab, alone."""
+    """CPU-seconds the workspace's processes (hub, proxy, gateway, store, the new server)
+    spent on one participant's login-to-JupyterLab, alone."""
     cores: int | None = None
     limit_s: float | None = None
     """participants x start_cpu_s / cores: the machine cannot do the starts faster."""
@@ -167,11 +168,12 @@ def rehearse(
         report.api_idle_p95_ms = percentile(probe(_own_api(hub), 5), 95)
         say(f"{names[0]} alone: login to JupyterLab")
         solo, report.solo_ready_s, spent = cpu_seconds_of(
-            lambda: _to_lab(hub, names[0], passwords[names[0]], timeout)
+            lambda: _to_lab(hub, names[0], passwords[names[0]], timeout),
+            hub.local.state_dir if hub.local else None,
         )
         if solo.error:
             raise WorkshopError(f"one participant alone failed: {solo.error}")
-        if hub.local is not None:
+        if spent is not None:
             report.cores = os.cpu_count() or 1
             report.start_cpu_s = spent
             report.limit_s = participants * spent / report.cores
@@ -235,7 +237,7 @@ def _storm(
     report.api_p95_ms = percentile(api_probe.between(started, everyone_in), 95)
     report.api_notebook_p95_ms = percentile(api_probe.between(everyone_in, finished), 95)
     report.api_errors = api_probe.errors
-    ready = [a.ready_s for a in report.attempts if a.ready_s is not None and not a.error]
+    ready = [a.ready_s for a in report.attempts if a.ready_s is not None]
     done = [a.notebook_s for a in report.attempts if a.notebook_s is not None]
     report.ready_p50_s, report.ready_p95_s = percentile(ready, 50), percentile(ready, 95)
     report.notebook_p50_s, report.notebook_p95_s = percentile(done, 50), percentile(done, 95)
