@@ -144,13 +144,20 @@ def rehearse(
 
 @workshop.command()
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON instead of a table.")
 @hub_options
-def status(hub: Any, name: str) -> None:
+def status(hub: Any, name: str, as_json: bool) -> None:
     """Who logged in, servers and Dask clusters running, and (on this machine) resource use."""
+    from dataclasses import asdict
+
     from .status import status as workshop_status
 
     found = workshop_status(hub, name)
     w = found.workshop
+    if as_json:
+        participants = [asdict(p) for p in found.participants]
+        click.echo(json.dumps({"workshop": name, "ends": w.ends, "participants": participants}))
+        return
     console.print(
         f"Workshop [bold]{name}[/] ({w.mode}), "
         + (f"{w.starts} to " if w.starts else "until ")
