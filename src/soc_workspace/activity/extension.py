@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import UTC, datetime
 from typing import Any
 
-from jupyter_server.utils import utcnow
 from tornado.ioloop import PeriodicCallback
 
 from . import INTERVAL_VARIABLE
@@ -70,12 +70,13 @@ class WorkWatcher:
         return work
 
     def count_as_activity(self, work: list[str]) -> None:
-        now = utcnow()
+        now = datetime.now(UTC)  # aware, as Jupyter's own activity times
         self.serverapp.web_app.settings[SETTING] = now
         manager = self.serverapp.kernel_manager
         for kernel_id in manager.list_kernel_ids():
             manager.get_kernel(kernel_id).last_activity = now
-        self.log.info("soc-workspace: counted as activity: %s", "; ".join(work))
+        who = os.environ.get("JUPYTERHUB_USER", "this server")
+        self.log.info("soc-workspace: counted as activity of %s: %s", who, "; ".join(work))
 
 
 def _tasks_in_flight(dask_scheduler: Any) -> int:
