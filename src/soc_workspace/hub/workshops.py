@@ -125,6 +125,8 @@ class WorkshopLogins(Configurable):
 
     async def workshop_login(self, handler: Any, data: Mapping[str, Any]) -> Any:
         """``{"name": ...}`` for a participant, :data:`REFUSED`, or None (not a workshop's)."""
+        if not isinstance(data, Mapping):  # an OAuth callback: nothing of ours
+            return None
         name = self.normalize_username(str(data.get("username", "")))  # type: ignore[attr-defined]
         password = str(data.get("password", ""))
         if not name or not password:
@@ -229,6 +231,28 @@ def with_workshop_logins(authenticator_class: type) -> type:
     return type(
         f"Workshop{authenticator_class.__name__}", (WorkshopLogins, authenticator_class), {}
     )
+
+
+def authenticator_class_of(value: Any) -> type | None:
+    """The class ``JupyterHub.authenticator_class`` names: a class, an import string or an
+    entry-point name (``github``, ``shared-password``); None when it cannot be loaded here."""
+    if isinstance(value, type):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    from importlib.metadata import entry_points
+
+    from traitlets.utils.importstring import import_item
+
+    try:
+        if "." in value:
+            return import_item(value)
+        for point in entry_points(group="jupyterhub.authenticators"):
+            if point.name == value:
+                return point.load()
+    except ImportError:
+        return None
+    return None
 
 
 def login_url(hub_url: str, username: str = "", next_path: str = "") -> str:
