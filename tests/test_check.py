@@ -47,7 +47,11 @@ def _gateway_process(connection) -> psutil.Process:
     """The dask-gateway-server the hub runs for this workspace (by its config file)."""
     config = str(StatePaths(Path(connection.state_dir)).gateway_config)
     hub = psutil.Process(connection.pids["hub"])
-    found = [p for p in hub.children(recursive=True) if config in " ".join(p.cmdline())]
+    found = [
+        p
+        for p in hub.children(recursive=True)
+        if config in " ".join(p.cmdline()) and "gateway_front" not in " ".join(p.cmdline())
+    ]  # the gateway's front door runs it, and has the same file in its command line
     assert len(found) == 1, found
     return found[0]
 

@@ -32,13 +32,18 @@ from ..check.kernel import Kernel
 from ..hub.workshops import hash_password, new_password
 from ..local.client import BrowserSession, HubError
 from .hub import WorkshopHub
-from .load import ApiProbe, MachineSampler, cpu_seconds_of, percentile, probe
+from .load import ApiProbe, MachineSampler, cpu_seconds_of, memory, percentile, probe
 from .record import WorkshopError
 
 API_GOAL_MS = 1000.0
 """The hub's API must answer within this (p95) while a class starts."""
 MEMORY_HEADROOM = 0.10
 """The rehearsal is not ready below this share of memory left."""
+MEMORY_GUARD = 0.15
+"""On this machine, a synthetic participant waits (up to :data:`MEMORY_WAIT` s) to open a
+notebook while less than this share of memory is free, then gives up: a rehearsal must never
+make the machine run out of memory (other people's work runs on it too)."""
+MEMORY_WAIT = 120.0
 
 
 @dataclass
@@ -138,14 +143,16 @@ def rehearse(
     pace: float = 0.0,
     max_wait: float = 300.0,
     timeout: float = 900.0,
+    notebook: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> CapacityReport:
-    """Rehearse workshop ``name`` with ``participants`` synthetic participants."""
+    """Rehearse workshop ``name`` with ``participants`` synthetic participants (``notebook``
+    False: only up to JupyterLab)."""
     say = progress or (lambda _line: None)
     workshop, _ = hub.workshop(name)
     if workshop.ended:
         raise WorkshopError(f"workshop {name!r} has ended ({workshop.ends})")
-    if not workshop.first_notebook:
+    if notebook and not workshop.first_notebook:
         raise WorkshopError(f"workshop {name!r} has no notebook to rehearse (--content)")
     if participants < 1:
         raise WorkshopError("--participants must be 1 or more")
@@ -179,7 +186,7 @@ def rehearse(
             report.limit_s = participants * spent / report.cores
         hub.stop_server(names[0])
         say(f"{participants} participant(s) now")
-        _storm(hub, report, names[1:], passwords, notebook_path, pace, timeout, say)
+        _storm(hub, report, names[1:], passwords, notebook_path, pace, timeout, notebook, say)
     finally:
         say("Removing the synthetic participants")
         _clean_up(hub, name, names)
@@ -202,6 +209,7 @@ def _storm(
     notebook_path: str,
     pace: float,
     timeout: float,
+    notebook: bool,
     say: Callable[[str], None],
 ) -> None:
     api_probe = ApiProbe(_own_api(hub))
@@ -214,7 +222,9 @@ def _storm(
         attempt = _to_lab(hub, names[index], passwords[names[index]], timeout)
         with lock:
             ready_at.append(time.monotonic())
-        if not attempt.error:
+        if not attempt.error and notebook and sampler is not None:
+            attempt.error = _wait_for_memory()
+        if not attempt.error and notebook:
             _run_notebook(hub, attempt, notebook_path, timeout)
         if attempt.error:
             say(f"  {attempt.user} failed: {attempt.error}")
@@ -245,6 +255,21 @@ def _storm(
     report.retried_starts = sum(a.start_attempts > 1 for a in report.attempts)
     if report.limit_s:
         report.ready_p95_vs_limit = report.ready_p95_s / report.limit_s
+
+
+def _wait_for_memory() -> str:
+    """Wait while this machine is short of memory; an error message if it stays short."""
+    deadline = time.monotonic() + MEMORY_WAIT
+    while True:
+        total, available = memory()
+        if available >= MEMORY_GUARD * total:
+            return ""
+        if time.monotonic() > deadline:
+            return (
+                f"not started: only {available:.1f} of {total:.1f} GiB of memory free for "
+                f"{MEMORY_WAIT:.0f} s (the rehearsal protects this machine)"
+            )
+        time.sleep(2)
 
 
 def _to_lab(hub: WorkshopHub, user: str, password: str, timeout: float) -> Attempt:
@@ -343,10 +368,14 @@ def _judge(report: CapacityReport, max_wait: float) -> None:
         )
     else:
         report.verdict = "ready"
+        notebook = (
+            f" and ran the first notebook (p95 {report.notebook_p95_s:.0f} s)"
+            if report.notebook_p95_s == report.notebook_p95_s  # not NaN: it ran
+            else " (the notebook was not run)"
+        )
         report.reason = (
-            f"all {n} reached JupyterLab (p95 {report.ready_p95_s:.0f} s) and ran the first "
-            f"notebook (p95 {report.notebook_p95_s:.0f} s); the hub answered in "
-            f"{report.api_p95_ms:.0f} ms (p95)"
+            f"all {n} reached JupyterLab (p95 {report.ready_p95_s:.0f} s){notebook}; the hub "
+            f"answered in {report.api_p95_ms:.0f} ms (p95)"
         )
 
 
