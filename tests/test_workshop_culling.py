@@ -80,12 +80,15 @@ def workspace():
 
 
 def kernels(workspace, user):
-    """The user's kernels, asked so that asking does not count as activity."""
+    """The user's kernels, asked so that asking does not count as activity; None when their
+    server no longer runs."""
     response = requests.get(
         f"{workspace.hub_url}/user/{user}/api/kernels?no_track_activity=1",
         headers={"Authorization": f"token {workspace.api_token}"},
         timeout=30,
     )
+    if response.status_code in (424, 503) and not hub_api(workspace).user(user).get("servers"):
+        return None
     response.raise_for_status()
     return response.json()
 
@@ -165,7 +168,7 @@ def test_work_counts_as_activity_idleness_does_not(workspace):
     assert len(gateway_clusters(workspace, "cullb")) == 1  # its task counts as activity
     assert len(kernels(workspace, "cullc")) == 1
     assert gateway_clusters(workspace, "culld") == {}  # the idle cluster was stopped
-    assert kernels(workspace, "culld") == []  # the idle kernel was culled
+    assert not kernels(workspace, "culld")  # the idle kernel was culled (or its server stopped)
     # what each server's look for work found (users' servers log into the hub's log)
     log = Path(workspace.state_dir, "logs", "hub.log").read_text()
     counted = [line for line in log.splitlines() if "soc-workspace: counted as activity" in line]
@@ -213,3 +216,32 @@ def test_a_participants_home_is_archived_in_personal_mode_too(workspace, tmp_pat
     with pytest.raises(HubError, match="404"):
         hub_api(workspace).user("solo-01")
     assert not (StatePaths(state).homes / "solo-01").exists()
+
+
+def test_a_workshop_ends_by_itself_at_its_end_time(workspace, tmp_path):
+    """The hub's service `soc-workspace-workshops` ends workshops whose time is up."""
+    state = Path(workspace.state_dir)
+    ends = datetime.now(UTC) + timedelta(seconds=40)
+    cli(
+        "workshop", "create", "auto", "--users", "1", "--ends", ends.isoformat(),
+        "--sheet", str(tmp_path), "--state-dir", str(state),
+    )  # fmt: skip
+    password = (tmp_path / "sign-in.csv").read_text().splitlines()[1].split(",")[2]
+    session = BrowserSession(workspace.hub_url, timeout=300)
+    session.login("auto-01", password, page="/hub/workshop-login")
+    session.spawn(timeout=300)
+    kernel = session.start_kernel()
+    assert session.run_code(kernel, "open('kept.txt', 'w').write('kept')").ok
+    api = hub_api(workspace)
+    deadline = time.monotonic() + 240  # the service looks once a minute
+    while "auto" in {g["name"] for g in api.request("GET", "/groups")}:
+        assert time.monotonic() < deadline, "the workshop was not ended at its end time"
+        time.sleep(5)
+    assert datetime.now(UTC) >= ends
+    archive = StatePaths(state).workshops / "auto" / "archive"
+    with tarfile.open(archive / "auto-01.tar.gz") as tar:
+        assert tar.extractfile("kept.txt").read() == b"kept"
+    log = Path(workspace.state_dir, "logs", "hub.log").read_text()
+    assert "Workshop auto ended at" in log
+    with pytest.raises(HubError, match="404"):
+        api.user("auto-01")
