@@ -23,22 +23,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from soc_workspace.local.client import BrowserSession, HubAPI
 from soc_workspace.local.workspace import Connection
+from soc_workspace.workshop.load import ApiProbe, percentile, probe
 
 PASSWORD = "benchmark-password-42"
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def start_workspace(state: Path, args: argparse.Namespace) -> None:
@@ -115,36 +108,6 @@ def cluster_two_workers(session: BrowserSession) -> float:
         raise RuntimeError(f"gateway cluster failed: {result.error}")
     session.delete_kernel(kernel)
     return float(result.stdout.split()[0])
-
-
-class ApiProbe(threading.Thread):
-    """Times GET /hub/api/users every ``period`` seconds until stopped."""
-
-    def __init__(self, api: HubAPI, period: float = 0.25) -> None:
-        super().__init__(daemon=True)
-        self.api, self.period = api, period
-        self.latencies_ms: list[float] = []
-        self.errors = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            started = time.monotonic()
-            try:
-                self.api.request("GET", "/users")
-                self.latencies_ms.append((time.monotonic() - started) * 1000)
-            except Exception:
-                self.errors += 1
-            self.done.wait(self.period)
-
-
-def probe(api: HubAPI, seconds: float) -> list[float]:
-    thread = ApiProbe(api)
-    thread.start()
-    time.sleep(seconds)
-    thread.done.set()
-    thread.join()
-    return thread.latencies_ms
 
 
 def main() -> None:

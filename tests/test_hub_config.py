@@ -26,6 +26,7 @@ from soc_workspace.hub import (
     team_names,
     with_cluster_limits,
 )
+from soc_workspace.hub.workshops import WORKSHOP_KEY
 from soc_workspace.local.gateway import LocalGateway, configure_local_backend
 from soc_workspace.local.profiles import configure_profiles
 from soc_workspace.local.runtime import STARTUP_FILE
@@ -139,12 +140,22 @@ def test_profiles_form_only_when_there_is_a_choice():
             }
         }
     )
-    assert 'value="large"' in two.Spawner.options_form
-    spawner = SimpleNamespace(cpu_limit=None, mem_limit=None)
-    two.Spawner.apply_user_options(spawner, {"profile": "large"})
-    assert (spawner.cpu_limit, spawner.mem_limit) == (8, 32 * 2**30)
+
+    def spawner(*groups):
+        user = SimpleNamespace(groups=[SimpleNamespace(name=n, properties=p) for n, p in groups])
+        return SimpleNamespace(cpu_limit=None, mem_limit=None, user=user)
+
+    someone = spawner(("helio", {}))
+    assert 'value="large"' in two.Spawner.options_form(someone)
+    two.Spawner.apply_user_options(someone, {"profile": "large"})
+    assert (someone.cpu_limit, someone.mem_limit) == (8, 32 * 2**30)
     with pytest.raises(ValueError, match="choose one of: standard, large"):
-        two.Spawner.apply_user_options(spawner, {"profile": "huge"})
+        two.Spawner.apply_user_options(someone, {"profile": "huge"})
+    # a workshop's participants get its profile, without the choice
+    participant = spawner(("intro", {WORKSHOP_KEY: {"profile": "large", "ends": "2099-01-01"}}))
+    assert two.Spawner.options_form(participant) == ""
+    two.Spawner.apply_user_options(participant, {})
+    assert participant.cpu_limit == 8
 
 
 def test_group_limits_take_the_largest():

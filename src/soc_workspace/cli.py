@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "soc_workspace.repro.cli:repro",
         "Record, check, show and share reproducible notebooks.",
     ),
+    "workshop": (
+        "soc_workspace.workshop.cli:workshop",
+        "Create, rehearse, watch and end a workshop through any hub's REST API.",
+    ),
 }
 
 

@@ -180,6 +180,7 @@ class WorkspaceSettings(_Section):
     isolation: Literal["personal", "multi-user"]
     demo_days: int = Field(ge=0)
     start_timeout: float = Field(gt=0)
+    user_nice: int = Field(ge=0, le=19)
 
     @property
     def resolved_state_dir(self) -> Path:
@@ -208,6 +209,7 @@ class HubSettings(_Section):
     start_timeout: float = Field(gt=0)
     http_timeout: float = Field(gt=0)
     concurrent_spawn_limit: int = Field(ge=0)
+    spawn_slots: int = Field(ge=0)
     profiles: dict[str, ProfileSettings] = Field(min_length=1)
 
     @field_validator("shared_password")

@@ -11,6 +11,10 @@ volumes, ServiceAccount, and be valid Kubernetes 1.32 objects.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -28,6 +32,7 @@ from helmchart import (
 )
 from inthecharts import HubUsers, load_hub, new_spawner, server_pod
 
+from soc_workspace.hub.workshops import WORKSHOP_KEY
 from soc_workspace.kubernetes import CHECKSUM_ANNOTATION, PROFILE_LABEL
 
 GIB = 2**30
@@ -351,3 +356,67 @@ def test_bad_settings_fail_the_hub_with_the_file_named(tmp_path):
         match=r"(?s)soc-workspace: kubernetes.json does not match the chart.*serviceAcount",
     ):
         load_hub(objs, tmp_path / "hub")
+
+
+def _git(repo, *args):
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@x"
+    subprocess.run(["git", "-C", str(repo), *args], check=True, env={**os.environ, **env})
+
+
+async def test_workshop_participants_get_its_profile_and_pull_its_materials(tmp_path, users):
+    """A workshop's record in its hub group (as `soc-workspace workshop create --hub` puts
+    it): its participants get its profile alone, and their pod pulls its git materials
+    nbgitpuller-style after start. The pod's own postStart command runs here, twice."""
+    repo = tmp_path / "course"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "01-intro.ipynb").write_text("{}")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "first")
+    hub = _hub("workshop", tmp_path)
+    participant = users.user("intro-01", "intro")
+    group = participant.orm_user.groups[0]
+    group.properties = {
+        WORKSHOP_KEY: {
+            "ends": "2099-01-01T00:00:00+00:00",
+            "folder": "intro",
+            "profile": "workshop",
+            "content": {"git": f"file://{repo}", "ref": "main"},
+        }
+    }
+    users.db.commit()
+    spawner = new_spawner(hub.config, participant)
+    pod = await server_pod(spawner)  # no profile asked for: the workshop's
+    assert pod["metadata"]["labels"][PROFILE_LABEL] == "workshop"
+    listed = hub.config.KubeSpawner.profile_list(spawner)
+    assert [p["slug"] for p in listed] == ["workshop"]
+    command = _container(pod)["lifecycle"]["postStart"]["exec"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    assert "ln -sfn" in command[2]  # the templates link stays
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    subprocess.run(command, env=env, check=True)
+    assert (home / "intro" / "01-intro.ipynb").read_text() == "{}"
+    (home / "intro" / "01-intro.ipynb").chmod(0o644)
+    (home / "intro" / "01-intro.ipynb").write_text('{"mine": 1}')
+    (repo / "01-intro.ipynb").write_text('{"fixed": 1}')
+    _git(repo, "commit", "-q", "-am", "fix")
+    subprocess.run(command, env=env, check=True)  # the next start
+    assert (home / "intro" / "01-intro.ipynb").read_text() == '{"mine": 1}'
+    assert "01-intro.ipynb" in (home / "intro" / "SKIPPED-UPDATES.txt").read_text()
+    # someone not in the workshop keeps the chart's postStart as it is
+    other = await server_pod(new_spawner(hub.config, users.user("ana")))
+    assert "materials" not in json.dumps(_container(other)["lifecycle"])
+
+
+def test_workshop_participants_log_in_on_any_hub(tmp_path):
+    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+    from soc_workspace.hub.workshops import WorkshopLogins
+
+    authenticator = _hub("workshop", tmp_path).config.JupyterHub.authenticator_class
+    assert issubclass(authenticator, WorkshopLogins)
+    assert issubclass(authenticator, SharedPasswordAuthenticator)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..activity.markers import working
 from ..config import Settings, current_settings
 from .comparison import compare as compare_products
 from .inputs import input_urls
@@ -85,7 +86,8 @@ def rerun(
     columns = COLUMNS + (COMPARE_COLUMNS if compare else [])
     rows: list[dict[str, Any] | None] = [None] * len(inputs)
     if inputs:
-        with _connect(cluster, workers) as client:
+        # Counted as activity while it runs (idle culling leaves the user's server alone).
+        with working(f"rerun of {len(inputs)} file(s)"), _connect(cluster, workers) as client:
             rows = _run_all(
                 client,
                 inputs,

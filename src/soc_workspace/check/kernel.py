@@ -10,9 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import requests
+
+
+def call(module: str, function: str, *args: Any) -> str:
+    """Kernel code that calls ``module.function(*args)`` (arguments as Python literals)."""
+    arguments = ", ".join(repr(a) for a in args)
+    return f"from {module} import {function}\n{function}({arguments})\n"
 
 
 class KernelError(RuntimeError):
@@ -28,11 +35,13 @@ class Kernel:
     id: str
 
     @classmethod
-    def start(cls, hub_url: str, user: str, token: str, *, timeout: float = 60.0) -> Kernel:
+    def start(
+        cls, hub_url: str, user: str, token: str, *, name: str = "python3", timeout: float = 60.0
+    ) -> Kernel:
         server_url = f"{hub_url.rstrip('/')}/user/{quote(user)}"
         response = requests.post(
             f"{server_url}/api/kernels",
-            json={"name": "python3"},
+            json={"name": name},
             headers={"Authorization": f"token {token}"},
             timeout=timeout,
         )
@@ -51,6 +60,13 @@ class Kernel:
         except TimeoutError:
             self.interrupt()
             raise KernelError(f"did not finish within {timeout:.0f} s") from None
+
+    def shutdown(self) -> None:
+        requests.delete(
+            f"{self.server_url}/api/kernels/{self.id}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
+        )
 
     def interrupt(self) -> None:
         requests.post(

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..local.client import HubAPI, HubError
-from .kernel import Kernel
+from .kernel import Kernel, call
 
 PASSED, FAILED, SKIPPED = "passed", "FAILED", "skipped"
 
@@ -51,27 +51,16 @@ class CheckError(RuntimeError):
 
 
 class Hub(HubAPI):
-    """The hub's REST API with an admin's token, and what the check waits for."""
+    """The hub's REST API with an admin's token."""
 
     def __init__(self, hub_url: str, token: str) -> None:
         self.url = hub_url.rstrip("/")
         super().__init__(f"{self.url}/hub/api", token)
 
-    def server(self, user: str) -> dict[str, Any] | None:
-        return self.user(user).get("servers", {}).get("")
-
-    def wait(self, what: str, done: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() > deadline:
-                raise CheckError(f"{what} took more than {timeout:.0f} s")
-            time.sleep(0.5)
-
 
 def _call(function: str, *args: Any) -> str:
     """Kernel code calling one of :mod:`soc_workspace.check.inkernel`'s functions."""
-    arguments = ", ".join(repr(a) for a in args)
-    return f"from soc_workspace.check.inkernel import {function}\n{function}({arguments})\n"
+    return call("soc_workspace.check.inkernel", function, *args)
 
 
 def check(
@@ -115,14 +104,8 @@ def check(
         return user
 
     def start_server() -> str:
-        hub.request("POST", f"/users/{quote(user)}/server", json={})
-        hub.wait("the server's start", lambda: bool((hub.server(user) or {}).get("ready")), timeout)
-        token = hub.request(
-            "POST",
-            f"/users/{quote(user)}/tokens",
-            json={"scopes": [f"access:servers!server={user}/"], "expires_in": 3600},
-        )["token"]
-        kernel.append(Kernel.start(hub.url, user, token))
+        hub.start_server(user, timeout=timeout)
+        kernel.append(Kernel.start(hub.url, user, hub.server_token(user)))
         return "ready"
 
     def search() -> str:
@@ -142,11 +125,7 @@ def check(
         return f"{out['workers']} workers read the file ({out['variables']} variables)"
 
     def stop_server() -> str:
-        if hub.server(user) is None:
-            return "not running"
-        hub.request("DELETE", f"/users/{quote(user)}/server")
-        hub.wait("the server's stop", lambda: hub.server(user) is None, timeout)
-        return "stopped"
+        return "stopped" if hub.stop_server(user, timeout=timeout) else "not running"
 
     def remove_user() -> str:
         try:

@@ -13,6 +13,7 @@ from traitlets import Callable, Unicode, default
 from traitlets.config import Config, Configurable
 
 from ..config import Settings
+from .workshops import WorkshopLogins
 
 # User names that are also valid system user names (multi-user mode makes one per hub user)
 # and Kubernetes-friendly: lower-case letters, digits, "-" and "_", starting with a letter.
@@ -118,14 +119,18 @@ def configure_authenticator(
         c.SharedPasswordAuthenticator.admin_password = admin_password
 
 
-class WorkspaceSharedPasswordAuthenticator(UsernameRules, SharedPasswordAuthenticator):
-    """JupyterHub's shared-password authenticator with the workspace's user-name rules."""
+class WorkspaceSharedPasswordAuthenticator(
+    WorkshopLogins, UsernameRules, SharedPasswordAuthenticator
+):
+    """JupyterHub's shared-password authenticator with the workspace's user-name rules and
+    workshop participants' logins."""
 
 
-class WorkspaceNativeAuthenticator(UsernameRules, NativeAuthenticator):
+class WorkspaceNativeAuthenticator(WorkshopLogins, UsernameRules, NativeAuthenticator):
     """NativeAuthenticator that creates the admin accounts with a known password at start.
 
     Without this the first person to sign up under the admin's name would own the hub.
+    Workshop participants log in with their workshop password (:class:`WorkshopLogins`).
     """
 
     admin_password = Unicode(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from traitlets.config import Config
 
+from ..activity import INTERVAL_VARIABLE
 from ..config import Settings, current_settings
 from .auth import configure_authenticator
 from .environment import user_environment
@@ -84,14 +85,20 @@ def configure_hub(
     if hub.server_idle_timeout:
         # The server stops itself once idle (kernels culled first); the hub then stops its
         # clusters through the post-stop hook. Works with any spawner, no extra service.
+        # Running work (busy kernels, reruns, Dask tasks) counts as activity: see
+        # soc_workspace.activity, which checks a few times per timeout.
         timeout = int(hub.server_idle_timeout)
         c.Spawner.args = [
             *c.Spawner.get("args", []),
             f"--ServerApp.shutdown_no_activity_timeout={timeout}",
             f"--MappingKernelManager.cull_idle_timeout={timeout}",
-            f"--MappingKernelManager.cull_interval={max(60, timeout // 10)}",
+            f"--MappingKernelManager.cull_interval={max(5, min(300, timeout // 4))}",
             "--MappingKernelManager.cull_connected=True",
         ]
+        environment = dict(c.Spawner.environment)
+        environment.setdefault(INTERVAL_VARIABLE, str(max(5, min(60, timeout // 4))))
+        environment.setdefault("JUPYTERHUB_ACTIVITY_INTERVAL", str(max(5, min(300, timeout // 4))))
+        c.Spawner.environment = environment
     c.Spawner.post_stop_hook = stop_clusters_hook(
         gateway.address, service=gateway.name, previous=c.Spawner.get("post_stop_hook")
     )

@@ -35,6 +35,7 @@ OPERATOR_SCOPES = (
     "read:roles",
     "read:metrics",
     "shares",
+    "admin:server_state",  # how many attempts a server's start took (workshop rehearsals)
 )
 
 
@@ -91,13 +92,24 @@ def add_service(c: Config, service: Mapping[str, Any]) -> None:
     c.JupyterHub.services = services
 
 
+GATEWAY_ROLE = "soc-workspace-gateway"
+
+
 def configure_roles(c: Config, *, gateway_service: str = GATEWAY_SERVICE) -> None:
-    """Every user may use the gateway, from the browser and from inside their server."""
+    """Every user may use the gateway, from the browser and from inside their server; the
+    gateway may read groups (the Dask limits a group's properties set, e.g. a workshop's)."""
     add_role(
         c,
         "user",
         scopes=["self", gateway_scope(gateway_service)],
         description="Standard user privileges, and the Dask gateway",
+    )
+    add_role(
+        c,
+        GATEWAY_ROLE,
+        scopes=["read:groups"],
+        services=[gateway_service],
+        description="dask-gateway reads the Dask limits of hub groups",
     )
     c.Spawner.server_token_scopes = server_token_scopes(gateway_service)
 

@@ -49,5 +49,22 @@ def team_names(groups: Iterable[str]) -> list[str]:
 
 
 def teams_of(spawner: Any) -> list[str]:
-    """The teams of the user a JupyterHub spawner starts a server for."""
-    return team_names(group.name for group in spawner.user.groups)
+    """The teams of the user a JupyterHub spawner starts a server for.
+
+    A workshop's group is no team: participants get its materials, not a shared folder.
+    """
+    from .workshops import is_workshop_group
+
+    return team_names(g.name for g in spawner.user.groups if not is_workshop_group(g))
+
+
+def workshops_of(spawner: Any) -> list[dict[str, Any]]:
+    """The records of the workshops the spawner's user takes part in (by group name)."""
+    from .workshops import workshop_record
+
+    found = []
+    for group in spawner.user.groups:
+        record = workshop_record(group.properties)
+        if record is not None:
+            found.append({**record, "name": group.name})
+    return sorted(found, key=lambda r: r["name"])

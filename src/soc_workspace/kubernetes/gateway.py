@@ -18,7 +18,7 @@ from typing import Any
 from traitlets.config import Config
 
 from ..hub.cluster_environments import with_environment_option
-from ..hub.gateway import cluster_options, limits_for, with_cluster_limits
+from ..hub.gateway import HubGroups, cluster_options, max_clusters_for, with_cluster_limits
 from ..hub.gateway import configure_gateway as configure_shared_gateway
 from .settings import SETTINGS_CONFIGMAP_VARIABLE, ChartSettings, SettingsConfigMap, check_image
 from .spawner import server_environment
@@ -57,14 +57,17 @@ def image_environments(chart: ChartSettings) -> dict[str, str]:
 
 
 def kubernetes_cluster_options(
-    source: SettingsConfigMap, base: Mapping[str, Any]
+    source: SettingsConfigMap, base: Mapping[str, Any], hub_groups: HubGroups | None = None
 ) -> Callable[[Any], Any]:
-    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings,
-    and ``environment`` (a mission kernel of the image runs its cluster in its environment)."""
+    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings
+    (and the limits hub groups set, with ``hub_groups``), and ``environment`` (a mission kernel
+    of the image runs its cluster in its environment)."""
 
     async def options_for(user: Any) -> Any:
         chart = await source.current()
-        options = cluster_options(chart.settings)(user)
+        options = cluster_options(chart.settings, hub_groups)(user)
+        if hasattr(options, "__await__"):
+            options = await options
         handler = options.handler
         extra = cluster_overrides(chart, base)
 
@@ -109,14 +112,15 @@ def configure_gateway(
         key: c.KubeClusterConfig.get(key, {})
         for key in ("scheduler_extra_pod_config", "worker_extra_pod_config", "environment")
     }
-    c.Backend.cluster_options = kubernetes_cluster_options(source, base)
+    hub_groups = HubGroups.from_environment(c.JupyterHubAuthenticator.get("jupyterhub_api_url"))
+    c.Backend.cluster_options = kubernetes_cluster_options(source, base, hub_groups)
 
     def max_clusters(user: Any) -> int:
-        # options_for() has just read the settings for this user's request
+        # options_for() has just read the settings (and the hub's groups) for this request
         current = source.cached or chart
         if current is None:
             return 0
-        return limits_for(current.settings, getattr(user, "groups", ())).max_clusters_per_user
+        return max_clusters_for(current.settings, hub_groups)(user)
 
     c.ClusterLimitsMixin.max_clusters = max_clusters
     if chart is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from traitlets.config import Config
 from ..hub.environment import user_environment
 from ..hub.gateway import GatewayService, stop_clusters_hook
 from ..hub.roles import GATEWAY_SERVICE, add_gateway_service, configure_roles
-from ..hub.teams import SHARED_FOLDER, TEAMS_FOLDER, TEMPLATES_FOLDER, teams_of
+from ..hub.teams import SHARED_FOLDER, TEAMS_FOLDER, TEMPLATES_FOLDER, teams_of, workshops_of
 from .settings import SETTINGS_DIR, ChartSettings, SettingsFiles, check_image
 
 USER_SETTINGS_DIR = "/etc/soc-workspace"
@@ -58,12 +59,18 @@ def _with_chart_tolerations(extra: list[dict[str, Any]]) -> Any:
 
 
 def profile_list(chart: ChartSettings, spawner: Any) -> list[dict[str, Any]]:
-    """KubeSpawner's ``profile_list`` for this user: the profiles of their groups, in order."""
+    """KubeSpawner's ``profile_list`` for this user: the profiles of their groups, in order.
+
+    A workshop's participants get the workshop's profile only (when the chart has it).
+    """
     k = chart.kubernetes
     groups = {group.name for group in spawner.user.groups}
+    chosen = next((w["profile"] for w in workshops_of(spawner) if w.get("profile")), None)
     listed = []
     for slug, profile in sorted(k.profiles.items(), key=lambda item: (item[1].order, item[0])):
-        if profile.groups and not groups.intersection(profile.groups):
+        if chosen in k.profiles and slug != chosen:
+            continue
+        if profile.groups and not groups.intersection(profile.groups) and slug != chosen:
             continue
         override: dict[str, Any] = {
             "cpu_guarantee": profile.cpu.guarantee,
@@ -86,7 +93,7 @@ def profile_list(chart: ChartSettings, spawner: Any) -> list[dict[str, Any]]:
                 "slug": slug,
                 "display_name": profile.display_name,
                 "description": profile.description,
-                "default": profile.default,
+                "default": profile.default or slug == chosen,
                 "kubespawner_override": override,
             }
         )
@@ -197,6 +204,43 @@ def prepare_server(chart: ChartSettings, spawner: Any) -> None:
     spawner.volumes = _replace_ours(spawner.volumes, volumes)
     spawner.volume_mounts = _replace_ours(spawner.volume_mounts, mounts)
     spawner.extra_annotations = {**spawner.extra_annotations, CHECKSUM_ANNOTATION: chart.checksum}
+    spawner.lifecycle_hooks = lifecycle_hooks(
+        _configured(spawner, "lifecycle_hooks"), workshops_of(spawner)
+    )
+
+
+def materials_commands(workshops: list[dict[str, Any]]) -> list[str]:
+    """Shell commands that pull each workshop's materials (git) into ``~/<folder>``.
+
+    nbgitpuller-style (:mod:`soc_workspace.workshop.materials`): a participant's edits are
+    never overwritten; what was skipped is named in the folder's SKIPPED-UPDATES.txt. A
+    failed pull never fails the server: its output is in the folder's .workshop-pull.log.
+    """
+    commands = []
+    for record in workshops:
+        content = record.get("content") or {}
+        if not content.get("git"):
+            continue
+        source = f"{content['git']}@{content['ref']}" if content.get("ref") else content["git"]
+        folder = f'"$HOME"/{shlex.quote(record.get("folder") or record["name"])}'
+        commands.append(
+            f"mkdir -p {folder} && python -m soc_workspace.workshop.materials "
+            f"{shlex.quote(source)} {folder} > {folder}/.workshop-pull.log 2>&1 || true"
+        )
+    return commands
+
+
+def lifecycle_hooks(configured: Any, workshops: list[dict[str, Any]]) -> Any:
+    """The server's lifecycle hooks: the configured ones, with the pulls of the user's
+    workshops' materials after the configured postStart command."""
+    commands = materials_commands(workshops)
+    if not commands:
+        return configured
+    hooks = copy.deepcopy(configured or {})
+    first = (hooks.get("postStart") or {}).get("exec", {}).get("command")
+    before = [shlex.join(first) + " || true"] if first else []
+    hooks["postStart"] = {"exec": {"command": ["sh", "-c", " ; ".join(before + commands)]}}
+    return hooks
 
 
 def _token_of_service(c: Config, name: str) -> str | None:
@@ -205,6 +249,23 @@ def _token_of_service(c: Config, name: str) -> str | None:
         if service.get("name") == name:
             return service.get("api_token")
     return None
+
+
+def _add_workshop_logins(c: Config) -> None:
+    """Workshop participants log in with their workshop password, whatever the hub's own
+    authenticator (an OAuth one keeps its button; participants use /hub/workshop-login)."""
+    from ..hub.workshops import authenticator_class_of, with_workshop_logins
+
+    configured = c.JupyterHub.get("authenticator_class")
+    found = authenticator_class_of(configured)
+    if found is None:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "Workshop logins are off: the authenticator %r cannot be loaded here", configured
+        )
+        return
+    c.JupyterHub.authenticator_class = with_workshop_logins(found)
 
 
 def configure_hub(c: Config, *, settings_dir: Path | str | None = None) -> None:
@@ -239,6 +300,7 @@ def configure_hub(c: Config, *, settings_dir: Path | str | None = None) -> None:
     add_gateway_service(c, url=gateway.url, api_token=gateway.api_token, name=gateway.name)
 
     c.KubeSpawner.profile_list = lambda spawner: profile_list(files.current(), spawner)
+    _add_workshop_logins(c)
     previous_pre_spawn = c.KubeSpawner.get("pre_spawn_hook")
 
     async def pre_spawn_hook(spawner: Any) -> None:

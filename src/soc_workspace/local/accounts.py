@@ -237,6 +237,41 @@ def _process_groups() -> dict[int, tuple[int, set[int]]]:
     return found
 
 
+def retire_account(name: str) -> int:
+    """End every process of workspace account ``name`` and delete the account.
+
+    Returns how many processes were ended. Accounts soc-workspace did not create are left
+    alone (0).
+    """
+    if not is_workspace_account(name):
+        return 0
+    uid = pwd.getpwnam(name).pw_uid
+    ended = [pid for pid, (owner, _) in _process_groups().items() if owner == uid]
+    for pid in ended:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in ended:  # userdel refuses while a process of the user remains
+        _wait_gone(pid)
+    with _lock:
+        _run(["userdel", name])
+    return len(ended)
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                return
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
 def remove_accounts(names: Iterable[str]) -> None:
     """Delete system users that soc-workspace created (their homes are left in place)."""
     for name in names:

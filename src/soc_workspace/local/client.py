@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -74,11 +75,12 @@ class BrowserSession:
                 f"{message.group(1).strip() if message else 'no reason given'}"
             )
 
-    def login(self, username: str, password: str) -> None:
-        """Log in through the login form; raises :class:`HubError` when refused."""
-        xsrf = self._form_page("/hub/login")
+    def login(self, username: str, password: str, *, page: str = "/hub/login") -> None:
+        """Log in through the login form (or another, e.g. ``/hub/workshop-login``); raises
+        :class:`HubError` when refused."""
+        xsrf = self._form_page(page)
         response = self.http.post(
-            self.hub_url + "/hub/login",
+            self.hub_url + page,
             data={"_xsrf": xsrf, "username": username, "password": password},
             allow_redirects=False,
             timeout=self.timeout,
@@ -136,12 +138,7 @@ class BrowserSession:
         Returns the seconds it took.
         """
         started = time.monotonic()
-        # A new server does not know the cookies of the previous one (as a browser finds
-        # out through a redirect to log in again).
-        prefix = urlsplit(self.server_url).path
-        for cookie in list(self.http.cookies):
-            if cookie.path and cookie.path.startswith(prefix):
-                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        self._forget_server_cookies()
         self.http.get(self.hub_url + "/hub/spawn", timeout=self.timeout)
         while time.monotonic() - started < timeout:
             model = self.hub_api_get(f"/users/{quote(self.username or '')}")
@@ -152,6 +149,44 @@ class BrowserSession:
                 raise HubError(f"the server of {self.username!r} failed to start")
             time.sleep(0.5)
         raise HubError(f"the server of {self.username!r} was not ready after {timeout:.0f} s")
+
+    def spawn(self, *, timeout: float = 600.0) -> float:
+        """Start the user's server as a browser does: the hub's "Start" page, then its progress
+        events until the server is ready. Returns the seconds it took; raises
+        :class:`HubError` with the hub's message when the start failed."""
+        started = time.monotonic()
+        self._forget_server_cookies()
+        self.http.get(self.hub_url + "/hub/spawn", timeout=self.timeout)
+        url = f"{self.hub_url}/hub/api/users/{quote(self.username or '')}/server/progress"
+        last = ""
+        with self.http.get(
+            url, headers=self._xsrf_header(), stream=True, timeout=(self.timeout, timeout)
+        ) as events:
+            if events.status_code != 200:
+                raise HubError(f"the server's progress answered HTTP {events.status_code}")
+            for line in events.iter_lines(decode_unicode=True):
+                if not line or not line.startswith("data:"):
+                    continue
+                event = json.loads(line[5:])
+                last = event.get("message", last)
+                if event.get("ready"):
+                    return time.monotonic() - started
+                if event.get("failed"):
+                    raise HubError(f"the server of {self.username!r} failed to start: {last}")
+                if time.monotonic() - started > timeout:
+                    break
+        # The stream ends without a word when the server was already running.
+        if self.hub_api_get(f"/users/{quote(self.username or '')}").get("servers", {}).get(""):
+            return time.monotonic() - started
+        raise HubError(f"the server of {self.username!r} did not start ({last or 'no message'})")
+
+    def _forget_server_cookies(self) -> None:
+        # A new server does not know the cookies of the previous one (as a browser finds
+        # out through a redirect to log in again).
+        prefix = urlsplit(self.server_url).path
+        for cookie in list(self.http.cookies):
+            if cookie.path and cookie.path.startswith(prefix):
+                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def stop_server(self, *, timeout: float = 60.0) -> None:
         response = self.http.delete(
@@ -321,3 +356,51 @@ class HubAPI:
         if scopes is not None:
             body["scopes"] = scopes
         return self.request("POST", f"/users/{quote(user)}/tokens", json=body)["token"]
+
+    # -- users' servers ---------------------------------------------------------------------
+
+    def server(self, user: str) -> dict[str, Any] | None:
+        """The model of ``user``'s default server, None when it does not run."""
+        return self.user(user).get("servers", {}).get("")
+
+    def wait(self, what: str, done: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise HubError(f"{what} took more than {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def start_server(self, user: str, *, timeout: float = 300.0) -> None:
+        """Start ``user``'s server (default profile or their workshop's) and wait until ready."""
+        if (self.server(user) or {}).get("ready"):
+            return
+        self.request("POST", f"/users/{quote(user)}/server", json={})
+
+        def ready() -> bool:
+            model = self.user(user)
+            server = model.get("servers", {}).get("")
+            if not server and not model.get("pending"):
+                raise HubError(f"the server of {user} failed to start (see the hub's log)")
+            return bool((server or {}).get("ready"))
+
+        self.wait(f"the start of {user}'s server", ready, timeout)
+
+    def stop_server(self, user: str, *, timeout: float = 120.0) -> bool:
+        """Stop ``user``'s server (their Dask clusters stop with it); False if none ran."""
+        if self.server(user) is None:
+            return False
+        self.request("DELETE", f"/users/{quote(user)}/server")
+        self.wait(f"the stop of {user}'s server", lambda: self.server(user) is None, timeout)
+        return True
+
+    def server_token(self, user: str, *, expires_in: int = 3600) -> str:
+        """A token that reaches ``user``'s server (its REST API, files and kernels) only."""
+        return self.request(
+            "POST",
+            f"/users/{quote(user)}/tokens",
+            json={
+                "scopes": [f"access:servers!server={user}/"],
+                "expires_in": expires_in,
+                "note": "soc-workspace: workshop or check",
+            },
+        )["token"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -94,6 +95,30 @@ def ensure_kernels_folder(paths: StatePaths, username: str, uid: int, gid: int) 
     with rootfs.open_dir(paths.kernels) as kernels:
         rootfs.ensure_dir(kernels, username, 0o700, uid, gid)
     return paths.kernels / username
+
+
+def retire_home(paths: StatePaths, username: str) -> Path | None:
+    """Move a deleted user's home out of the way, into ``<state>/removed`` (root's, 0700).
+
+    Nothing is deleted, but a new user of the same name starts with an empty home.
+    Returns where it went (None when there was no home).
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    with rootfs.open_dir(paths.root) as root:
+        rootfs.ensure_dir(root, paths.removed.name, 0o700)
+        with rootfs.open_dir(paths.homes) as homes, rootfs.open_dir(paths.removed) as removed:
+            try:
+                os.rename(username, f"{username}-{stamp}", src_dir_fd=homes, dst_dir_fd=removed)
+            except FileNotFoundError:
+                return None
+    return paths.removed / f"{username}-{stamp}"
+
+
+def remove_kernels_folder(paths: StatePaths, username: str) -> None:
+    """The user's kernels' folder (sockets only); removed without following links."""
+    folder = paths.kernels / username
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder, ignore_errors=True)  # fd-based on Linux: follows no symlink
 
 
 def link_folders_as(username: str, python: str, paths: StatePaths, teams: Iterable[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend, getpwnam
-from traitlets import Unicode
+from traitlets import Integer, Unicode
 from traitlets.config import Config, LoggingConfigurable
 
 from ..hub.cluster_environments import with_environment_option
@@ -24,6 +24,7 @@ from ..hub.gateway import ClusterLimitsMixin
 from ..hub.roles import GATEWAY_SERVICE
 from . import rootfs
 from .paths import StatePaths
+from .priority import lower_soon
 from .storekeys import user_store_environment
 
 GUARD_PRELOAD = "soc_workspace.local.dashboard_guard"
@@ -41,6 +42,19 @@ class WorkspaceBackendMixin(LoggingConfigurable):
     state_dir = Unicode(
         "", config=True, help="The workspace's state directory (users' store keys)."
     )
+    user_nice = Integer(
+        0, config=True, help="Nice value of schedulers and workers (0: as the gateway's)."
+    )
+
+    async def start_process(self, cluster: Any, cmd: list[str], env: dict[str, str], name: str):  # type: ignore[no-untyped-def]
+        pid = await super().start_process(cluster, cmd, env, name)  # type: ignore[misc]
+        await self.lower_priority(pid)
+        return pid
+
+    async def lower_priority(self, pid: int) -> None:
+        """Users' Dask processes yield the CPU to the hub and the gateway (see priority)."""
+        if self.user_nice:
+            await lower_soon(pid, self.user_nice)
 
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         if self.state_dir:  # make the user's store keys now, off the event loop
@@ -137,6 +151,7 @@ class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend)
             )
         finally:
             os.close(fd)
+        await self.lower_priority(proc.pid)
         return proc.pid
 
 

@@ -63,6 +63,16 @@ class StatePaths:
         return self.root / "home"
 
     @property
+    def removed(self) -> Path:
+        """Homes of deleted users, moved aside (root's, 0700)."""
+        return self.root / "removed"
+
+    @property
+    def workshops(self) -> Path:
+        """Workshops' materials (readable by all) and archives (root's)."""
+        return self.root / "workshops"
+
+    @property
     def teams(self) -> Path:
         return self.root / "teams"
 

@@ -50,16 +50,28 @@ def apply_profile(spawner: Any, settings: Settings, name: str | None) -> Profile
     return profile
 
 
+def workshop_profile(spawner: Any) -> str | None:
+    """The profile of the user's workshop, if they take part in one that sets it."""
+    from ..hub.teams import workshops_of
+
+    return next((w["profile"] for w in workshops_of(spawner) if w.get("profile")), None)
+
+
 def configure_profiles(c: Config, settings: Settings) -> None:
-    """The default profile's limits for every server, and a choice when there are several."""
+    """The default profile's limits for every server, and a choice when there are several.
+
+    Workshop participants get their workshop's profile, without the choice.
+    """
     first = next(iter(profiles(settings).values()))
     c.Spawner.cpu_limit = first.cpu_limit
     c.Spawner.mem_limit = parse_memory(first.mem_limit) if first.mem_limit else None
 
     def _apply(spawner: Any, user_options: dict[str, Any]) -> None:
-        apply_profile(spawner, settings, user_options.get("profile"))
+        chosen = user_options.get("profile") or workshop_profile(spawner)
+        apply_profile(spawner, settings, chosen)
 
     c.Spawner.apply_user_options = _apply
     if len(profiles(settings)) > 1:
-        c.Spawner.options_form = options_form(settings)
+        form = options_form(settings)
+        c.Spawner.options_form = lambda spawner: "" if workshop_profile(spawner) else form
         c.Spawner.options_from_form = options_from_form

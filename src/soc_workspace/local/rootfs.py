@@ -83,8 +83,8 @@ def write_file(
 
 def as_user(
     username: str, argv: list[str], *, env: dict[str, str] | None = None, umask: int = 0o077
-) -> None:
-    """Run ``argv`` as ``username`` (uid, gid and groups), in their home.
+) -> str:
+    """Run ``argv`` as ``username`` (uid, gid and groups), in their home; return its output.
 
     Whatever it does to paths then reaches only what the user could reach themselves, with
     any symlinks they placed. The switch happens in the child before ``exec`` (no Python code
@@ -112,3 +112,4 @@ def as_user(
             f"preparing the home of {username} failed (exit {result.returncode}): "
             f"{lines[-1] if lines else 'no output'}"
         )
+    return result.stdout

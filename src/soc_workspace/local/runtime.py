@@ -147,6 +147,9 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     c.JupyterHub.spawner_class = f"soc_workspace.local.spawners.{spawner}"
     c[spawner].state_dir = str(paths.root)
     c[spawner].user_python = str(Path(run.user_bin) / "python")
+    # A class starting at once: servers queue for a few slots, below the hub in CPU priority.
+    c[spawner].spawn_slots = settings.hub.spawn_slots
+    c[spawner].user_nice = settings.workspace.user_nice
     if run.isolation == "multi-user":
         from .accounts import name_conflict
 
@@ -154,6 +157,8 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
         c.UsernameRules.name_check = name_conflict
         # Servers whose user left a team are found by the hub's poll (see the spawner).
         c.SystemUserSpawner.poll_interval = 10
+    # Workshops end on their own at their end time (a hub service with the operator's scopes).
+    add_workshop_service(c, run, paths)
     c.Spawner.cmd = [str(Path(run.user_bin) / "jupyterhub-singleuser")]
     configure_profiles(c, settings)
     environment = dict(c.Spawner.environment)
@@ -168,6 +173,22 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     )
     environment["PATH"] = os.pathsep.join([run.user_bin, os.environ.get("PATH", "")])
     c.Spawner.environment = environment
+
+
+def add_workshop_service(c: Config, run: Runtime, paths: StatePaths) -> None:
+    from ..hub.roles import OPERATOR_ROLE, add_role, add_service
+    from ..workshop.service import HUB_URL_VARIABLE, SERVICE
+
+    add_service(
+        c,
+        {
+            "name": SERVICE,
+            "command": [sys.executable, "-m", "soc_workspace.workshop.service"],
+            "environment": {MARKER: str(paths.root), HUB_URL_VARIABLE: run.local_url},
+            "display": False,
+        },
+    )
+    add_role(c, OPERATOR_ROLE, services=[SERVICE])
 
 
 def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> None:
@@ -197,6 +218,7 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
     c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
     # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
     c.WorkspaceBackendMixin.state_dir = str(paths.root)
+    c.WorkspaceBackendMixin.user_nice = settings.workspace.user_nice
 
 
 def write_config_files(paths: StatePaths) -> None:

@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, List, Unicode
 
-from ..hub.teams import teams_of
+from ..hub.teams import teams_of, workshops_of
 from . import folders
 from .paths import StatePaths
-from .storekeys import user_store_environment
+from .priority import NICE_VARIABLE, PROVISIONER, lower_soon
+from .spawnqueue import SpawnQueue, default_slots, queue_for
+from .storekeys import remove_user_store_keys, user_store_environment
 
 
 class _WorkspaceSpawner(LocalProcessSpawner):
@@ -30,6 +34,12 @@ class _WorkspaceSpawner(LocalProcessSpawner):
         sys.executable, config=True, help="The Python users' servers run on (any user can run)."
     )
     umask = Integer(0o002, config=True, help="umask of users' servers (teams share files).")
+    user_nice = Integer(
+        0, config=True, help="Nice value of users' servers and their kernels (0: as the hub's)."
+    )
+    spawn_slots = Integer(
+        0, config=True, help="Servers starting at the same time (0: two per core); others queue."
+    )
 
     @property
     def paths(self) -> StatePaths:
@@ -39,21 +49,210 @@ class _WorkspaceSpawner(LocalProcessSpawner):
     def home(self) -> Path:
         return self.paths.homes / self.user.name
 
+    # -- starting: in turn, retried once, with progress on the spawn page ----------------------
+
+    start_attempts = Integer(0, help="Attempts the current server's start took (1 or 2).")
+    _events: list[dict[str, Any]]
+    _base_start_timeout: int | None = None
+
+    @property
+    def queue(self) -> SpawnQueue:
+        return queue_for(self.spawn_slots or default_slots())
+
+    def run_pre_spawn_hook(self) -> Any:
+        # The hub times start() from here on: give it the wait for a turn, and two attempts.
+        if self._base_start_timeout is None:
+            self._base_start_timeout = self.start_timeout
+        attempts = 2 * (self.attempt_limit + 30)
+        wait = 1.5 * self.queue.expected_wait()
+        self.start_timeout = int(max(self._base_start_timeout, attempts + wait))
+        self._events = []
+        return super().run_pre_spawn_hook()
+
     async def start(self) -> Any:
-        await asyncio.to_thread(self.prepare, teams_of(self), bool(self.user.admin))
+        teams, admin = teams_of(self), bool(self.user.admin)
+        workshops = workshops_of(self)  # the hub's database: read here, on its event loop
+        queue = self.queue
+        if queue.waiting or queue.starting >= queue.slots:
+            self._note(
+                10,
+                f"Waiting for your turn: {queue.waiting + queue.starting} server(s) are "
+                f"starting or waiting, about {queue.expected_wait():.0f} s",
+            )
+        async with queue.turn():
+            for attempt in (1, 2):
+                self.start_attempts = attempt
+                try:
+                    return await self._start_once(teams, admin, workshops)
+                except Exception as err:
+                    if attempt == 2:
+                        self._note(100, f"The second start failed too: {err}")
+                        raise RuntimeError(
+                            f"the server of {self.user.name} failed to start twice; the last "
+                            f"time: {err}"
+                        ) from err
+                    self.log.warning(
+                        "The start of %s's server failed (%s); retrying once", self.user.name, err
+                    )
+                    self._note(20, f"The first start failed ({err}); trying once more")
+                    await self._abandon_attempt()
+        raise AssertionError("unreachable")
+
+    async def _start_once(self, teams: list[str], admin: bool, workshops: list[dict]) -> Any:
+        self._note(30, "Preparing your home")
+        await asyncio.to_thread(self.prepare, teams, admin)
+        for line in await asyncio.to_thread(self.pull_materials, workshops):
+            self._note(40, line)
         # The user's own store keys (made through the store's IAM API on the first start).
         self._store_environment = await asyncio.to_thread(
             user_store_environment, self.paths, self.user.name
         )
-        return await super().start()
+        self.port = 0  # a new port for each attempt
+        self._note(50, "Starting JupyterLab")
+        ip, port = await super().start()
+        if self.user_nice:
+            await lower_soon(self.pid, self.user_nice)
+        await self._wait_until_answering(ip, port)
+        self._note(90, "JupyterLab is ready")
+        return ip, port
+
+    async def _abandon_attempt(self) -> None:
+        """Stop a start that failed, keeping what the hub gave this start (its API token, the
+        teams it started with): stop() clears them, and the retry is the same start."""
+        token, teams = self.api_token, list(getattr(self, "started_teams", []))
+        await self.stop(now=True)
+        self.api_token = token
+        if hasattr(self, "started_teams"):
+            self.started_teams = teams
+        self.pid = 0
+        self.proc = None
+
+    @property
+    def attempt_limit(self) -> float:
+        """Longest one attempt may take: a server still using CPU is slow, not stuck."""
+        return 3 * self.http_timeout
+
+    async def _wait_until_answering(self, ip: str, port: int) -> None:
+        """Hold the turn until the server answers HTTP: that is the part that costs CPU.
+
+        Gives up when the server exits, uses no CPU for ``http_timeout`` seconds (stuck), or
+        has not answered after :attr:`attempt_limit` seconds.
+        """
+        from tornado.httpclient import AsyncHTTPClient
+
+        url = f"http://{ip}:{port}{self.server.base_url}api"
+        client = AsyncHTTPClient()
+        started = last_progress = time.monotonic()
+        cpu = _cpu_seconds(self.pid)
+        while True:
+            status = await self.poll()
+            if status is not None:
+                raise RuntimeError(
+                    f"the server exited (status {status}) before answering; see the hub's log"
+                )
+            try:
+                await client.fetch(url, request_timeout=5, raise_error=False)
+                return
+            except Exception:  # not listening yet
+                pass
+            now, used = time.monotonic(), _cpu_seconds(self.pid)
+            if used > cpu:
+                cpu, last_progress = used, now
+            if now - last_progress > self.http_timeout:
+                raise TimeoutError(f"the server used no CPU for {self.http_timeout} s")
+            if now - started > self.attempt_limit:
+                raise TimeoutError(f"the server did not answer within {self.attempt_limit} s")
+            await asyncio.sleep(0.5)
+
+    def _note(self, progress: int, message: str) -> None:
+        if not hasattr(self, "_events"):
+            self._events = []
+        self._events.append({"progress": progress, "message": message})
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        sent = 0
+        while True:  # the hub stops reading when the start is over
+            while sent < len(getattr(self, "_events", [])):
+                yield self._events[sent]
+                sent += 1
+            await asyncio.sleep(0.5)
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.start_attempts:
+            state["start_attempts"] = self.start_attempts
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.start_attempts = int(state.get("start_attempts", 0))
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
         env.update(getattr(self, "_store_environment", {}))
+        if self.user_nice:
+            env[NICE_VARIABLE] = str(self.user_nice)
         return env
+
+    def get_args(self) -> list[str]:
+        args = super().get_args()
+        if self.user_nice:
+            args.append(f"--KernelProvisionerFactory.default_provisioner_name={PROVISIONER}")
+        return args
 
     def prepare(self, teams: list[str], admin: bool) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # -- workshops' materials -------------------------------------------------------------------
+
+    def pull_materials(self, workshops: list[dict[str, Any]]) -> list[str]:
+        """Bring each workshop's materials into ``~/<folder>``; lines saying what happened.
+
+        A failed pull is reported, never fatal: the participant still gets their server.
+        """
+        lines = []
+        for record in workshops:
+            content = record.get("content") or {}
+            source = content.get("path") or _git_source(content)
+            if not source:
+                continue
+            dest = self.home / (record.get("folder") or record["name"])
+            try:
+                lines += self.run_pull(source, dest)
+            except Exception as err:
+                self.log.warning("Materials of %s for %s: %s", record["name"], self.user.name, err)
+                lines.append(f"The materials of {record['name']} could not be updated: {err}")
+        for line in lines:
+            self.log.info("%s: %s", self.user.name, line)
+        return lines
+
+    def run_pull(self, source: str, dest: Path) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- a deleted user --------------------------------------------------------------------------
+
+    async def delete_forever(self) -> None:
+        """The hub deleted the user: their home is moved aside and their store keys removed."""
+        await asyncio.to_thread(self.forget_user)
+
+    def forget_user(self) -> None:
+        folders.retire_home(self.paths, self.user.name)
+        remove_user_store_keys(self.paths, self.user.name)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used by process ``pid`` so far (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _git_source(content: dict[str, Any]) -> str | None:
+    if not content.get("git"):
+        return None
+    return f"{content['git']}@{content['ref']}" if content.get("ref") else content["git"]
 
 
 class PersonalSpawner(_WorkspaceSpawner):
@@ -65,6 +264,14 @@ class PersonalSpawner(_WorkspaceSpawner):
         for team in teams:
             folders.ensure_team_folder(self.paths, team)
         folders.link_folders(self.paths, self.home, teams)
+
+    def run_pull(self, source: str, dest: Path) -> list[str]:
+        from ..workshop import materials
+
+        url, ref = materials.parse_source(source)
+        if materials.is_git_url(source):
+            return materials.pull_git(url, ref, dest).lines()
+        return materials.pull(Path(url), dest).lines()
 
     def make_preexec_fn(self, name: str) -> Any:
         home, umask = str(self.home), self.umask
@@ -113,6 +320,25 @@ class SystemUserSpawner(_WorkspaceSpawner):
         env = super().user_env(env)
         env["JUPYTER_RUNTIME_DIR"] = str(self.paths.kernels / self.user.name)
         return env
+
+    def run_pull(self, source: str, dest: Path) -> list[str]:
+        """The pull runs as the user: root never writes into a home."""
+        from . import rootfs
+
+        argv = [self.user_python, "-m", "soc_workspace.workshop.materials", source, str(dest)]
+        out = rootfs.as_user(
+            self.user.name, argv, env={"PATH": "/usr/bin:/bin", "HOME": str(self.home)}
+        )
+        return out.splitlines()[:-1]  # the last line is the report as JSON
+
+    def forget_user(self) -> None:
+        from . import accounts
+
+        ended = accounts.retire_account(self.user.name)
+        if ended:
+            self.log.info("Ended %d process(es) of deleted user %s", ended, self.user.name)
+        folders.remove_kernels_folder(self.paths, self.user.name)
+        super().forget_user()
 
     # Processes keep the groups they started with: a server started while its user was in
     # a team keeps that team's folder until it stops. The hub polls every server; one whose

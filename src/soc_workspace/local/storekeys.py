@@ -18,6 +18,7 @@ from ..store.credentials import (
     ensure_user_credentials,
     read_kept,
     read_operator,
+    remove_user_credentials,
 )
 from ..store.policy import user_policy
 from ..store.process import operator_options
@@ -44,6 +45,16 @@ def user_store_environment(paths: StatePaths, user: str, *, reuse: bool = False)
     policy = user_policy(user, Settings(**run.settings))
     credentials = ensure_user_credentials(_endpoint(run), _operator(run), user, policy, keep)
     return credentials.environment()
+
+
+def remove_user_store_keys(paths: StatePaths, user: str) -> bool:
+    """Forget ``user`` in the embedded store (a deleted hub user keeps no keys)."""
+    run = Runtime.read(paths.runtime_file)
+    if not run.store_state_dir:
+        return False
+    return remove_user_credentials(
+        _endpoint(run), _operator(run), user, kept_keys_file(paths, user)
+    )
 
 
 def operator_storage_options(paths: StatePaths) -> dict[str, Any]:

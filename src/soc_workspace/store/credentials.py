@@ -131,6 +131,31 @@ def ensure_user_credentials(
         return credentials
 
 
+def remove_user_credentials(
+    endpoint_url: str, operator: Credentials, user: str, keep: str | Path
+) -> bool:
+    """Delete ``user`` from the store's IAM (keys, policy, user) and the kept keys file.
+
+    Returns False when the store did not know the user.
+    """
+    keep = Path(keep)
+    keep.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(keep.parent / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        iam = iam_client(endpoint_url, operator)
+        keep.unlink(missing_ok=True)
+        try:
+            keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        except iam.exceptions.NoSuchEntityException:
+            return False
+        for key in keys:
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+            iam.delete_user_policy(UserName=user, PolicyName=USER_POLICY_NAME)
+        iam.delete_user(UserName=user)
+        return True
+
+
 def read_kept(keep: str | Path) -> Credentials | None:
     """Keys kept by :func:`ensure_user_credentials` (None if there are none)."""
     try:
