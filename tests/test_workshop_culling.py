@@ -87,8 +87,13 @@ def kernels(workspace, user):
         headers={"Authorization": f"token {workspace.api_token}"},
         timeout=30,
     )
-    if response.status_code in (424, 503) and not hub_api(workspace).user(user).get("servers"):
-        return None
+    if response.status_code in (424, 503):
+        # the server is gone; the hub may still be stopping it (the culler's request is on its way)
+        deadline = time.monotonic() + 30
+        while hub_api(workspace).user(user).get("servers") and time.monotonic() < deadline:
+            time.sleep(1)
+        if not hub_api(workspace).user(user).get("servers"):
+            return None
     response.raise_for_status()
     return response.json()
 

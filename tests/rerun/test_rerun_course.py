@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 
-from .rerun_helpers import put_raw_and_products
+from .rerun_helpers import catalog_built, put_raw_and_products
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 COURSE = Path(__file__).parents[2] / "notebooks" / "workshops" / "intro-half-day"
@@ -26,14 +26,15 @@ def test_part_3_reruns_and_compares(version, s3, instrument_env, tmp_path, monke
     put_raw_and_products(s3, tmp_path / "day", instrument_env, hours=(0, 1), packets=60, day=200)
     notebook = COURSE / PART if version == "exercises" else COURSE / "solutions" / PART
     executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(notebook),
-        str(executed),
-        parameters={"start": "2025-07-19T00:00", "stop": "2025-07-19T02:00", "workers": 2},
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-    )
+    with catalog_built(s3):  # the course finds its inputs through the catalog, as in a workshop
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters={"start": "2025-07-19T00:00", "stop": "2025-07-19T02:00", "workers": 2},
+            kernel_name="python3",
+            cwd=str(tmp_path),
+            progress_bar=False,
+        )
     ran = nbformat.read(executed, as_version=4)
     cells = {tag: cell for cell in ran.cells for tag in cell.metadata.get("tags", [])}
     text = "".join(o.get("text", "") for o in cells["rerun"].outputs)
