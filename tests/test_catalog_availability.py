@@ -1,0 +1,233 @@
+"""What data exist: ``availability`` and ``soc-workspace catalog availability`` against a full
+listing of a store of demo data (the test lists; availability reads only the index), and its
+arithmetic against a plain second computation."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import s3fs
+from click.testing import CliRunner
+from conftest import serve_store
+
+from soc_workspace.catalog import availability, clear_cache, dataset_for, search, update
+from soc_workspace.catalog.coverage import _covered
+from soc_workspace.catalog.datasets import version_key
+from soc_workspace.cli import cli
+from soc_workspace.missions import parse_key
+
+FIRST = datetime(2025, 6, 1, tzinfo=UTC)
+BUCKETS = ("hermes-merit", "padre-meddea")
+
+
+# -- the arithmetic ------------------------------------------------------------------------------
+
+
+def _covered_slowly(spans, edges):
+    """The covered fraction of each period, one millisecond-exact interval at a time."""
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        pieces = sorted((max(a, lo), min(b, hi)) for a, b in spans if min(b, hi) > max(a, lo))
+        total, reach = 0, lo
+        for a, b in pieces:
+            a = max(a, reach)
+            if b > a:
+                total, reach = total + b - a, b
+        out.append(total / (hi - lo))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_covered_fraction_is_the_union_of_file_spans(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 40))
+    start = np.sort(rng.integers(0, 10_000, n))
+    stop = start + rng.integers(0, 1_500, n)  # overlapping, nested and zero-length spans
+    edges = np.arange(-1_000, 12_001, int(rng.integers(300, 3000)))
+    ours = _covered(start, stop, edges, int(edges[0]), int(edges[-1]))
+    assert np.allclose(ours, _covered_slowly(list(zip(start, stop, strict=True)), edges))
+
+
+# -- against a listing of a store of demo data ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    """A store process with two days of demo MERIT and MeDDEA data and their index."""
+    from soc_workspace.demo import write_demo_data
+
+    proc, info = serve_store(tmp_path_factory.mktemp("availability-store"))
+    env = {
+        "AWS_ENDPOINT_URL_S3": info["endpoint_url"],
+        "AWS_ACCESS_KEY_ID": info["key"],
+        "AWS_SECRET_ACCESS_KEY": info["secret"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SOC_WORKSPACE__STORE__ENDPOINT_URL": info["endpoint_url"],
+        "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        clear_cache()
+        write_demo_data(days=2, start=FIRST.date(), instruments=["merit", "meddea"], progress=False)
+        yield s3fs.S3FileSystem(**info, skip_instance_cache=True)
+        clear_cache()
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _listed(fs) -> pd.DataFrame:
+    """Every data object of the buckets, newest version of each file: dataset, start, size."""
+    rows = {}
+    for bucket in BUCKETS:
+        for path, detail in fs.find(bucket, detail=True, refresh=True).items():
+            key = path.split("/", 1)[1]
+            if key == "catalog.json" or key.startswith("catalog/"):
+                continue
+            parsed = parse_key(key)
+            identity = (dataset_for(parsed).id, parsed.file.time)
+            version = parsed.file.version
+            known = rows.get(identity)
+            if known is None or version_key(version) > version_key(known[0]):
+                rows[identity] = (version, detail["size"])
+    return pd.DataFrame(
+        [(d, pd.Timestamp(t), v, s) for (d, t), (v, s) in rows.items()],
+        columns=["dataset", "start", "version", "size"],
+    )
+
+
+def _expected(listed: pd.DataFrame, start: datetime, stop: datetime, freq: str) -> pd.DataFrame:
+    """Files, bytes and newest version per dataset and period, from the listing."""
+    inside = listed[(listed["start"] >= start) & (listed["start"] < stop)]
+    periods = pd.date_range(start, stop, freq=freq, inclusive="left")
+    rows = []
+    for dataset in sorted(listed["dataset"].unique()):
+        mine = inside[inside["dataset"] == dataset]
+        for p in periods:
+            files = mine[
+                (mine["start"] >= p) & (mine["start"] < p + pd.tseries.frequencies.to_offset(freq))
+            ]
+            versions = [v for v in files["version"] if isinstance(v, str)]  # raw: none
+            newest = max(versions, key=version_key) if versions else None
+            rows.append((dataset, p, len(files), int(files["size"].sum()), newest))
+    return pd.DataFrame(rows, columns=["dataset", "period", "files", "bytes", "newest_version"])
+
+
+def _compare(table: pd.DataFrame, expected: pd.DataFrame) -> None:
+    columns = ["dataset", "period", "files", "bytes", "newest_version"]
+    got = table[columns].reset_index(drop=True).astype({"files": "int64", "bytes": "int64"})
+    for frame in (got, expected):  # no version: None, whichever way pandas wrote it
+        frame["newest_version"] = [v if isinstance(v, str) else None for v in frame[columns[4]]]
+    pd.testing.assert_frame_equal(got.astype(object), expected.astype(object), check_dtype=False)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("start", "stop", "freq"),
+    [
+        (FIRST, FIRST + timedelta(days=3), "1D"),  # the last day: no files
+        (FIRST - timedelta(days=1), FIRST + timedelta(days=1), "6h"),  # a day before: none
+        (FIRST, FIRST + timedelta(hours=6), "1h"),  # the reprocessed hours 02 and 03
+    ],
+)
+def test_availability_agrees_with_a_listing(demo_store, start, stop, freq):
+    expected = _expected(_listed(demo_store), start, stop, freq)
+    table = availability(start=start, stop=stop, freq=freq)
+    _compare(table, expected)
+    assert table.attrs["freq"] == freq
+    # files cover their periods; after the data, and before it, nothing is covered
+    assert (table.loc[table["files"] > 0, "covered"] > 0).all()
+    outside = (table["period"] >= FIRST + timedelta(days=2)) | (table["period"] < FIRST)
+    assert table.loc[outside, "covered"].max() < 0.01  # at most the end of a day's last file
+    hourly = table[table["dataset"].str.startswith("hermes_merit")]
+    assert set(hourly.loc[hourly["files"] > 0, "covered"].round(6)) == {1.0}
+
+
+@pytest.mark.integration
+def test_the_command_prints_what_the_function_finds(demo_store):
+    start, stop = FIRST, FIRST + timedelta(days=3)
+    runner = CliRunner()
+    args = ["catalog", "availability", "--start", "2025-06-01", "--stop", "2025-06-04"]
+    csv = runner.invoke(cli, [*args, "--format", "csv"])
+    assert csv.exit_code == 0, csv.output
+    printed = pd.read_csv(io.StringIO(csv.output), dtype={"newest_version": str})
+    printed["period"] = pd.to_datetime(printed["period"], utc=True)
+    _compare(printed, _expected(_listed(demo_store), start, stop, "1D"))
+    table = runner.invoke(cli, [*args, "-m", "hermes"], env={"COLUMNS": "120"})
+    assert table.exit_code == 0, table.output
+    line = next(row for row in table.output.splitlines() if row.startswith("hermes_merit_l1"))
+    assert re.search(r"hermes_merit_l1\s+48\s+\S+ \S+\s+1\.0\.1\s+67%\s+██·$", line), line
+    assert "padre" not in table.output
+    wrong = runner.invoke(cli, ["catalog", "availability", "-i", "xyz"])
+    assert wrong.exit_code != 0
+    assert "unknown instrument 'xyz'" in str(wrong.exception or wrong.output)
+
+
+@pytest.mark.integration
+def test_a_removed_hour_is_a_gap(demo_store):
+    """Delete an hour's file and tell the index (as a delete event would): that hour is a
+    gap, its day is 23/24 covered, and the listing agrees."""
+    hour = FIRST + timedelta(days=1, hours=5)
+    found = search("hermes", "merit", "l1", hour, hour + timedelta(hours=1))
+    assert len(found) == 1
+    key = found["url"].iloc[0].split("/", 3)[3]
+    demo_store.rm(f"hermes-merit/{key}")
+    update("hermes-merit", [key], progress=False)
+    clear_cache()
+    day = availability(
+        "hermes", "merit", "l1", FIRST + timedelta(days=1), FIRST + timedelta(days=2)
+    )
+    assert day["files"].tolist() == [23]
+    assert day["covered"].iloc[0] == pytest.approx(23 / 24)
+    hours = availability(dataset="hermes_merit_l1", start=hour - timedelta(hours=1),
+                         stop=hour + timedelta(hours=2), freq="1h")  # fmt: skip
+    assert hours["files"].tolist() == [1, 0, 1]
+    assert hours["covered"].tolist() == [1.0, 0.0, 1.0]
+    expected = _expected(
+        _listed(demo_store), hour - timedelta(hours=1), hour + timedelta(hours=2), "1h"
+    )
+    _compare(hours, expected[expected["dataset"] == "hermes_merit_l1"])
+
+
+@pytest.mark.integration
+def test_wrong_arguments_say_what_is_expected(demo_store):
+    with pytest.raises(ValueError, match="freq='fortnightly' is not a period length"):
+        availability(freq="fortnightly")
+    with pytest.raises(ValueError, match="unknown instrument 'xyz'"):
+        availability("hermes", "xyz")
+    with pytest.raises(ValueError, match=r"stop .* is before start"):
+        availability(start="2025-06-02", stop="2025-06-01")
+    empty = availability("hermes", "eea")  # no EEA bucket in this store: nothing to count
+    assert empty.empty
+    assert list(empty.columns) == [
+        "dataset",
+        "period",
+        "files",
+        "bytes",
+        "covered",
+        "newest_version",
+    ]
+
+
+@pytest.mark.integration
+def test_the_plot_is_a_strip_per_dataset_with_hover(demo_store):
+    import holoviews as hv
+
+    table = availability(start=FIRST, stop=FIRST + timedelta(days=3), freq="6h")
+    element = table.plot()
+    assert isinstance(element, hv.Rectangles)
+    assert len(element) == len(table)
+    model = hv.render(element, backend="bokeh")
+    ticks = model.yaxis[0].major_label_overrides
+    assert sorted(ticks.values()) == sorted(table["dataset"].unique())
+    hover = next(t for t in model.tools if type(t).__name__ == "HoverTool")
+    assert ("files", "@files") in hover.tooltips
+    # empty periods fall below the colour range and are drawn grey: the gaps
+    mapper = model.renderers[0].glyph.fill_color["transform"]
+    assert mapper.low > 0 and mapper.low_color == "#d9d9d9"
+    assert table.head(3).plot() is not None  # a part of the table draws too
