@@ -221,3 +221,47 @@ def test_specs_ship_with_the_package():
     assert sorted(p.name for p in installed.glob("*.txt")) == sorted(
         p.name for p in SPECS.glob("*.txt")
     )
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_build_kernels_is_env_create(tmp_path):
+    """The image's kernels come from `soc-workspace env create`, as on one machine: here with
+    the test instrument's spec (the real specs need GitHub)."""
+    import json
+    import os
+    import pwd
+    import shutil
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copytree(ROOT / "tests" / "rerun" / "instrument", specs / "instrument")
+    shutil.copyfile(ROOT / "tests" / "rerun" / "instrument.txt", specs / "soc-test.txt")
+    envs, jupyter = tmp_path / "envs", tmp_path / "jupyter"
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR": str(jupyter),
+        "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS": '{"hermes/eea": "soc-test"}',
+        "SOC_WORKSPACE__CALIBRATION__PACKAGES": '{"hermes/eea": "soc_test_instrument"}',
+    }
+    cache = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "uv"
+    if cache.is_dir():  # the sandboxed HOME of the tests has no uv cache
+        env.setdefault("UV_CACHE_DIR", str(cache))
+    script = IMAGES / "notebook" / "build-kernels.sh"
+    done = subprocess.run(
+        ["bash", str(script), str(specs), str(envs), sys.executable],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    kernel = json.loads((jupyter / "kernels" / "soc-test" / "kernel.json").read_text())
+    assert kernel["argv"][0] == str(envs / "soc-test" / "bin" / "python")
+    assert kernel["display_name"] == "HERMES: soc-test (soc_test_instrument)"
+    assert kernel["env"] == {"SWXSOC_MISSION": "hermes"}
+    # what the image's own test (images/tests/test_kernels.py) reads
+    frozen = (envs / "soc-test" / "freeze.txt").read_text().splitlines()
+    assert "numpy==2.4.6" in frozen
+    assert any(line.startswith("ipykernel==") for line in frozen)

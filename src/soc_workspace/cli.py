@@ -46,7 +46,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "soc_workspace.calibration.cli:compare_command",
         "Compare a rerun product with the archived one (CDF or FITS).",
     ),
-    "env": ("soc_workspace.calibration.cli:env", "Create and list mission environments."),
+    "env": (
+        "soc_workspace.calibration.cli:env",
+        "Create, list and remove mission environments (and their kernels).",
+    ),
+    "review": (
+        "soc_workspace.calibration.review_cli:review_command",
+        "Review what a rerun (a candidate calibration, say) changed against the archive.",
+    ),
+    "repro": (
+        "soc_workspace.repro.cli:repro",
+        "Record, check, show and share reproducible notebooks.",
+    ),
 }
 
 
@@ -107,6 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError) as err:
         # Our errors say what is wrong and what to do; a traceback would bury that.
         click.secho(f"error: {err}", fg="red", err=True)
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        sys.exit(1)
+    except Exception as err:
+        if not type(err).__module__.startswith("botocore"):
+            raise
+        # The store's client library (no credentials, no endpoint, refused): say which
+        # settings reach the store instead of printing botocore's traceback.
+        click.secho(
+            f"error: the object store: {type(err).__name__}: {err}. Check store.endpoint_url "
+            "and store.credentials (`soc-workspace config show`; SOC_WORKSPACE__STORE__..., "
+            "or AWS_ENDPOINT_URL_S3 and AWS credentials)",
+            fg="red",
+            err=True,
+        )
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise
         sys.exit(1)

@@ -18,6 +18,16 @@ from typing import Any
 import dask.config
 from distributed import Client
 
+from .version_guard import Mode, VersionMismatchError, check_versions, kernel_environment
+
+__all__ = [
+    "GatewayAuthError",
+    "VersionMismatchError",
+    "check_versions",
+    "dask_cluster",
+    "gateway_configured",
+]
+
 
 class GatewayAuthError(PermissionError):
     """The Dask gateway refused the user's JupyterHub token."""
@@ -43,11 +53,24 @@ def translate_gateway_error(err: Exception) -> Exception:
 
 
 @contextmanager
-def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> Iterator[Client]:
+def dask_cluster(
+    workers: int = 2,
+    *,
+    timeout: float = 120,
+    version_check: Mode | None = None,
+    **options: Any,
+) -> Iterator[Client]:
     """A Dask client on a new cluster of ``workers`` workers, closed on leaving.
 
     A gateway cluster (``options`` go to ``new_cluster``, e.g. ``worker_memory=4``) when the
-    gateway is configured, else a local cluster of ``workers`` single-threaded workers.
+    gateway is configured, else a local cluster of ``workers`` single-threaded workers. In a
+    mission kernel the gateway is asked for workers in the kernel's environment.
+
+    The scheduler's and workers' versions of Python, dask, distributed, numpy, pandas,
+    xarray and the mission packages are compared with the kernel's
+    (:func:`soc_workspace.version_guard.check_versions`); ``version_check`` (default: the
+    setting ``dask.version_check``) says whether a mismatch refuses the cluster, warns, or
+    is not looked for.
     """
     with ExitStack() as stack:
         if gateway_configured():
@@ -55,6 +78,9 @@ def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> I
 
             gateway = Gateway()
             stack.callback(_close_gateway, gateway)
+            environment = kernel_environment()
+            if environment and "environment" not in options and _offers(gateway, "environment"):
+                options["environment"] = environment
             try:
                 cluster = gateway.new_cluster(**options)
             except Exception as err:
@@ -70,7 +96,16 @@ def dask_cluster(workers: int = 2, *, timeout: float = 120, **options: Any) -> I
             )
         client = stack.enter_context(Client(cluster))
         client.wait_for_workers(workers, timeout=timeout)
+        check_versions(client, version_check)  # refused: the cluster closes on the way out
         yield client
+
+
+def _offers(gateway: Any, option: str) -> bool:
+    """True when the gateway's cluster options have ``option``."""
+    try:
+        return option in gateway.cluster_options(use_local_defaults=False)
+    except Exception:  # an older gateway, or no options at all
+        return False
 
 
 def _close_gateway(gateway: Any) -> None:

@@ -131,6 +131,7 @@ class CalibrationSettings(_Section):
     offline_git: bool
     work_dir: str
     ignore_attributes: list[str]
+    jupyter_data_dir: str
 
     @property
     def resolved_environments_dir(self) -> Path:
@@ -166,6 +167,10 @@ def _memory(value: str | None, info: ValidationInfo) -> str | None:
     if value is not None:
         parse_memory(value, info.field_name or "memory")
     return value
+
+
+class DaskSettings(_Section):
+    version_check: Literal["refuse", "warn", "off"]
 
 
 class WorkspaceSettings(_Section):
@@ -253,6 +258,7 @@ class Settings(BaseSettings):
     io: IOSettings
     embedded_store: EmbeddedStoreSettings
     calibration: CalibrationSettings
+    dask: DaskSettings
     workspace: WorkspaceSettings
     hub: HubSettings
     gateway: GatewaySettings

@@ -170,6 +170,28 @@ async def test_cluster_options_per_group(gateway_of):
     assert config.cluster_max_workers == (32 - 1) // 2
 
 
+async def test_a_mission_kernel_gets_its_environment_in_the_image(gateway_of):
+    """The option `environment`: schedulers and workers run an image kernel's `dask` (the
+    version guard of dask_cluster() then finds the kernel's versions on the cluster)."""
+    gateway, _ = await gateway_of("all-options")
+    backend = gateway.app.backend
+    options = await backend.get_cluster_options(_user("ana"))
+    field = next(f for f in options.fields if f.field == "environment")
+    assert list(field.options) == ["", "hermes", "padre", "reach"]  # the profiles' kernels
+    scheduler, worker, config = await _pods(gateway, _user("ana"), {"environment": "hermes"})
+    assert config.scheduler_cmd == ["/opt/kernels/hermes/bin/dask", "scheduler"]
+    for pod, role in ((scheduler, "scheduler"), (worker, "worker")):
+        kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+        args = pod["spec"]["containers"][0]["args"]
+        assert args[:2] == ["/opt/kernels/hermes/bin/dask", role]
+    _, default_worker, config = await _pods(gateway, _user("ana"), {})
+    assert default_worker["spec"]["containers"][0]["args"][0] != "/opt/kernels/hermes/bin/dask"
+    from dask_gateway_server.backends.base import PublicException
+
+    with pytest.raises(PublicException):
+        await backend.process_cluster_options(_user("ana"), {"environment": "other"})
+
+
 async def test_workshop_group_gets_its_small_clusters(gateway_of):
     gateway, _ = await gateway_of("workshop")
     backend = gateway.app.backend

@@ -24,7 +24,7 @@ def environments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def instrument_env(environments_dir: Path) -> Path:
     """The test instrument's environment, built ONCE per session by the real CLI with uv."""
-    env = {**os.environ, "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR": str(environments_dir)}
+    env = {**os.environ, **routing(environments_dir)}
     # Reuse the machine's uv cache: the hermetic HOME of the tests has none.
     real_cache = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "uv"
     if "UV_CACHE_DIR" not in env and real_cache.is_dir():

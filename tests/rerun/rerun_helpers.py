@@ -41,14 +41,32 @@ def packet_start(hour: int, day: int = 182) -> int:
     return int(unix - J2000_UNIX)
 
 
+def kernels_dir(environments_dir: Path) -> Path:
+    """Where the tests' `env create` registers kernels (not the project's own .venv)."""
+    return environments_dir / ".jupyter"
+
+
 def routing(environments_dir: Path) -> dict[str, str]:
     """Settings (as variables) that send HERMES EEA files to the test instrument."""
     return {
         "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR": str(environments_dir),
+        "SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR": str(kernels_dir(environments_dir)),
         "SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS": f'{{"hermes/eea": "{ENV_NAME}"}}',
         "SOC_WORKSPACE__CALIBRATION__PACKAGES": f'{{"hermes/eea": "{PACKAGE}"}}',
         "SOC_WORKSPACE__SCRATCH__URL": "s3://soc-workspace-scratch",
     }
+
+
+def workspace_settings(environments_dir: Path, *, demo_days: int, kernels: bool = False) -> str:
+    """A settings file for `soc-workspace up` that routes HERMES EEA to the test instrument
+    (and, with ``kernels``, hands its kernel's folder to users' servers)."""
+    jupyter = f'jupyter_data_dir = "{kernels_dir(environments_dir)}"\n' if kernels else ""
+    return (
+        f"[workspace]\nport = 0\ndemo_days = {demo_days}\n\n"
+        f'[calibration]\nenvironments_dir = "{environments_dir}"\n{jupyter}\n'
+        f'[calibration.environments]\n"hermes/eea" = "{ENV_NAME}"\n\n'
+        f'[calibration.packages]\n"hermes/eea" = "{PACKAGE}"\n'
+    )
 
 
 def pipeline(raw_dir: Path, instrument_env: Path) -> list[Path]:

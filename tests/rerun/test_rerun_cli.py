@@ -20,7 +20,11 @@ def soc(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_command_has_help():
-    for command in (["rerun"], ["compare"], ["env"], ["env", "create"], ["env", "list"]):
+    for command in (
+        ["rerun"], ["compare"], ["env"], ["env", "create"], ["env", "list"], ["env", "remove"],
+        ["review"], ["repro"], ["repro", "record"], ["repro", "check"], ["repro", "show"],
+        ["repro", "share"],
+    ):  # fmt: skip
         done = soc(*command, "--help")
         assert done.returncode == 0, done.stderr
         assert "Usage: soc-workspace" in done.stdout

@@ -252,3 +252,55 @@ def test_cdf_against_fits_and_non_products_are_errors(tmp_path, shared_file):
     assert info.value.problem == opened.value.problem
     with pytest.raises(FileNotFoundError, match=r"nope\.cdf"):
         compare(tmp_path / "nope.cdf", shared_file(HERMES_L1))
+
+
+def test_every_version_generation_and_software_attribute_is_ignored(tmp_path, shared_file):
+    """The documented rule (calibration.ignore_attributes): *_version, *generat*, *software*."""
+
+    def release(cdf):
+        cdf.attrs["REACH_version"] = "9.9.9"  # a mission's own version attribute
+        cdf.attrs["Software_name"] = "hermes_eea fork"
+        cdf.attrs["Generated_by"] = "someone else"
+
+    archived = shared_file(HERMES_L1)
+    report = compare(altered_cdf(tmp_path, release, archived), archived)
+    assert report.verdict == "identical", str(report)
+    assert set(report.attributes["attribute"]) == {"REACH_version", "Software_name", "Generated_by"}
+    assert report.attributes["ignored"].all()
+
+    # also_ignore adds to the rule; ignore_attributes replaces it
+    def describe(cdf):
+        cdf.attrs["Mission_group"] = "not HERMES"
+        cdf.attrs["REACH_version"] = "9.9.9"
+
+    changed = altered_cdf(tmp_path, describe, archived)
+    assert compare(changed, archived).verdict == "different"
+    assert compare(changed, archived, also_ignore=["mission_group"]).verdict == "identical"
+    only = compare(changed, archived, ignore_attributes=["Mission_group"])
+    assert only.verdict == "different"
+    assert only.attribute_differences["attribute"].tolist() == ["REACH_version"]
+
+
+def test_compare_cli_ignore_adds_and_ignore_only_replaces(tmp_path, shared_file):
+    import subprocess
+    import sys
+
+    def describe(cdf):
+        cdf.attrs["Mission_group"] = "not HERMES"
+        cdf.attrs["HERMES_version"] = "9.9.9"
+
+    archived = shared_file(HERMES_L1)
+    changed = altered_cdf(tmp_path, describe, archived)
+
+    def run(*options):
+        command = ["compare", str(changed), str(archived), *options]
+        return subprocess.run(
+            [sys.executable, "-m", "soc_workspace", *command],
+            capture_output=True,
+            text=True,
+        ).returncode
+
+    assert run() == 1
+    assert run("--ignore", "Mission_group") == 0
+    assert run("--ignore-only", "Mission_group") == 1  # HERMES_version counts again
+    assert run("--ignore-only", "Mission_group", "--ignore-only", "*_version") == 0

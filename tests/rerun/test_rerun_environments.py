@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ from soc_workspace.calibration.environments import (
 )
 from soc_workspace.config import load_settings
 
-from .rerun_helpers import ENV_NAME, SOC, SPEC, routing
+from .rerun_helpers import ENV_NAME, SOC, SPEC, kernels_dir, routing
 
 
 def test_pinned_lines_pass_and_unpinned_lines_are_named():
@@ -86,6 +87,62 @@ def test_env_create_built_a_working_environment(instrument_env, environments_dir
     marker = json.loads((instrument_env / "soc-workspace-env.json").read_text())
     assert marker["spec"] == SPEC.read_text()
     assert marker["name"] == ENV_NAME
+    # the instrument is installed from a folder of this git checkout: its commit is recorded
+    head = subprocess.run(
+        ["git", "-C", str(SPEC.parent / "instrument"), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if head:  # CI runs on a clone; a source archive has no commit to record
+        assert marker["sources"]["soc-test-instrument"]["commit"] == head
+        assert marker["sources"]["soc-test-instrument"]["path"].endswith("rerun/instrument")
+    # the environment's exact package list, and its hash (the "lock" a notebook records)
+    freeze = (instrument_env / "freeze.txt").read_text()
+    assert "numpy==2.4.6" in freeze
+    assert marker["lock_sha256"] == __import__("hashlib").sha256(freeze.encode()).hexdigest()
+
+
+@pytest.mark.integration
+def test_env_create_registers_a_kernel_with_soc_workspace_in_it(instrument_env, environments_dir):
+    spec = json.loads(
+        (kernels_dir(environments_dir) / "kernels" / ENV_NAME / "kernel.json").read_text()
+    )
+    python = instrument_env / "bin" / "python"
+    assert spec["argv"][:3] == [str(python), "-m", "ipykernel_launcher"]
+    assert spec["display_name"] == "HERMES: soc-test-instrument (soc_test_instrument)"
+    assert spec["env"] == {"SWXSOC_MISSION": "hermes"}
+    probe = (
+        "import json, soc_workspace, xarray, ipykernel, numpy\n"
+        "from importlib.metadata import version\n"
+        "from soc_workspace import open_dataset\n"
+        "print(json.dumps({'soc': soc_workspace.__file__, 'numpy': numpy.__version__,"
+        " 'engines': sorted(xarray.backends.list_engines())}))"
+    )
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    import soc_workspace
+
+    # this installation's soc_workspace, the mission's numpy, xarray's "soc" engine
+    assert Path(found["soc"]).resolve() == Path(soc_workspace.__file__).resolve()
+    assert found["numpy"] == "2.4.6"
+    assert "soc" in found["engines"]
+
+
+@pytest.mark.integration
+def test_env_remove_removes_the_kernel(instrument_env, environments_dir, monkeypatch):
+    for name, value in routing(environments_dir).items():
+        monkeypatch.setenv(name, value)
+    spare = create_environment("spare", SPEC, display_name="Spare kernel")
+    kernel = kernels_dir(environments_dir) / "kernels" / "spare" / "kernel.json"
+    assert json.loads(kernel.read_text())["display_name"] == "Spare kernel"
+    assert spare.kernel == "Spare kernel"
+    done = subprocess.run(
+        [str(SOC), "env", "remove", "spare", "--yes"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert not kernel.parent.exists()
+    assert not (environments_dir / "spare").exists()
 
 
 @pytest.mark.integration
@@ -105,10 +162,26 @@ def test_env_list_shows_what_each_environment_holds(instrument_env, environments
     # the defaults still route HERMES to an environment called "hermes", not built here
     assert rows["hermes"]["exists"] is False
     table = subprocess.run(
-        [str(SOC), "env", "list"], env={**env, "COLUMNS": "300"}, capture_output=True, text=True
+        [str(SOC), "env", "list"], env={**env, "COLUMNS": "80"}, capture_output=True, text=True
     )
+    lines = table.stdout.splitlines()
+    # readable in an 80-column terminal: nothing wider, every name whole on its line
+    assert max(len(line) for line in lines) <= 80, table.stdout
+    assert any(ENV_NAME in line for line in lines)
     assert "missing" in table.stdout
-    assert "soc-workspace env create hermes" in table.stdout
+    assert "To build hermes: soc-workspace env create hermes --spec" in table.stdout
+    assert "HERMES:" in table.stdout  # its kernel (folded in the narrow column)
+    assert "(soc_test_instrument)" in table.stdout
+    assert "numpy" not in table.stdout  # packages only when asked
+    packages = subprocess.run(
+        [str(SOC), "env", "list", "--packages"],
+        env={**env, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+    )
+    assert max(len(line) for line in packages.stdout.splitlines()) <= 80
+    assert "numpy" in packages.stdout
+    assert "2.4.6" in packages.stdout
 
 
 @pytest.mark.integration
@@ -167,3 +240,17 @@ def test_remove_deletes_only_a_named_environment(tmp_path, monkeypatch):
     assert not (tmp_path / "old").exists()
     with pytest.raises(FileNotFoundError, match=r"no environment '\.\./etc'"):
         remove_environment("../etc")
+
+
+def test_env_create_never_replaces_a_kernel_it_did_not_make(tmp_path, monkeypatch):
+    from soc_workspace.calibration.kernels import check_kernel_name
+
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR", str(tmp_path / "envs"))
+    monkeypatch.setenv("SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    theirs = tmp_path / "jupyter" / "kernels" / "python3"
+    theirs.mkdir(parents=True)
+    (theirs / "kernel.json").write_text('{"argv": ["python"], "display_name": "Python 3"}')
+    with pytest.raises(FileExistsError, match="env create did not make it"):
+        create_environment("python3", SPEC)
+    assert not (tmp_path / "envs" / "python3").exists()
+    check_kernel_name("hermes")  # no kernel of that name: fine

@@ -101,6 +101,10 @@ def test_rerun_writes_log_and_provenance_beside_the_products(first, archive, s3)
     log = s3.cat_file(first.log_url).decode()
     assert "calling soc_test_instrument.calibration.calibration.process_file" in log
     assert "wrote hermes_eea_l1_" in log
+    # the instrument's logger prints through a handler of its own and propagates, as swxsoc's
+    # does: each of its lines is in the log once
+    assert log.count("Processing file") == 1, log
+    assert log.count("wrote hermes_eea_l1_") == 1, log
 
 
 def test_mission_code_sees_no_credentials_and_no_home_of_ours(first, archive, monkeypatch):

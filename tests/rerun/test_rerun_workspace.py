@@ -18,7 +18,7 @@ from soc_workspace.hub.environment import calibration_environment
 from soc_workspace.local.paths import StatePaths
 from soc_workspace.local.storekeys import operator_storage_options
 
-from .rerun_helpers import ENV_NAME, PACKAGE, PIPELINE_BUCKET, put_raw_and_products
+from .rerun_helpers import PIPELINE_BUCKET, put_raw_and_products, workspace_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -37,23 +37,7 @@ def test_users_servers_get_the_operators_mission_environments(monkeypatch, tmp_p
 def test_the_template_runs_in_a_users_server_on_the_gateway(instrument_env, environments_dir):
     state = public_dir("socws-rerun-")
     config = write_config(
-        state.parent / f"{state.name}.toml",
-        textwrap.dedent(
-            f"""
-            [workspace]
-            port = 0
-            demo_days = 0
-
-            [calibration]
-            environments_dir = "{environments_dir}"
-
-            [calibration.environments]
-            "hermes/eea" = "{ENV_NAME}"
-
-            [calibration.packages]
-            "hermes/eea" = "{PACKAGE}"
-            """
-        ),
+        state.parent / f"{state.name}.toml", workspace_settings(environments_dir, demo_days=0)
     )
     try:
         with running_workspace(state, config) as connection:

@@ -20,7 +20,7 @@ import pandas as pd
 from ..config import Settings, current_settings
 from .comparison import compare as compare_products
 from .inputs import input_urls
-from .outputs import archived_url, put_text, run_location
+from .outputs import NotPlaced, archived_for_input, archived_url, put_text, run_location
 from .single import rerun_file
 
 COLUMNS = [
@@ -101,7 +101,7 @@ def rerun(
                 ),
             )
     table = pd.DataFrame([r for r in rows if r is not None], columns=columns)
-    table.attrs.update(run_id=location.run_id, run_url=location.url)
+    table.attrs.update(run_id=location.run_id, run_url=location.url, note=location.note)
     if inputs:
         put_text(_as_csv(table), location.summary_url, settings)
     return table
@@ -175,14 +175,27 @@ def rerun_one(url: str, *, compare: bool = False, **options: Any) -> dict[str, A
         "warnings": result.warnings,
     }
     if compare:
-        row.update(_compare_products(result.products, options.get("settings")))
+        # A comparison that cannot be made never turns a rerun that produced files into a
+        # failure: the row says "not compared" and why.
+        row.update(_compare_products(result.products, result.input, options.get("settings")))
     return row
 
 
-def _compare_products(products: list[str], settings: Settings | None) -> dict[str, Any]:
+def _compare_products(
+    products: list[str], input_url: str, settings: Settings | None
+) -> dict[str, Any]:
     archived, verdicts, differences = [], [], []
     for product in products:
-        target = archived_url(product, settings)
+        try:
+            target = archived_url(product, settings)
+        except ValueError:  # a name the registry cannot parse: look where the input's went
+            try:
+                target = archived_for_input(product, input_url, settings)
+            except (NotPlaced, ValueError, OSError) as err:
+                archived.append(None)
+                verdicts.append("not compared")
+                differences.append(str(err))
+                continue
         archived.append(target)
         try:
             report = compare_products(product, target, settings=settings)
@@ -190,7 +203,7 @@ def _compare_products(products: list[str], settings: Settings | None) -> dict[st
             verdicts.append("no archived product")
             differences.append(f"{target} does not exist")
             continue
-        except (ValueError, OSError) as err:
+        except Exception as err:  # unreadable, or the store failed: this row only
             verdicts.append("not compared")
             differences.append(f"{type(err).__name__}: {err}")
             continue

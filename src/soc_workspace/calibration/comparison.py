@@ -240,9 +240,10 @@ class Report:
 
 def compare(
     rerun_output: str | os.PathLike[str],
-    archived_product: str | os.PathLike[str],
+    archived_product: str | os.PathLike[str] | None = None,
     *,
     ignore_attributes: Sequence[str] | None = None,
+    also_ignore: Sequence[str] = (),
     rtol: float = 0.0,
     atol: float = 0.0,
     settings: Settings | None = None,
@@ -252,18 +253,42 @@ def compare(
     Parameters
     ----------
     rerun_output, archived_product
-        Local paths or URLs (``s3://`` through the store settings).
+        Local paths or URLs (``s3://`` through the store settings). Without
+        ``archived_product``, the pipeline's product of the same name (:func:`archived_url`).
     ignore_attributes
         Glob patterns (any case) of attributes not counted; default: the setting
-        ``calibration.ignore_attributes``.
+        ``calibration.ignore_attributes`` (every ``*_version``, ``*generat*`` and
+        ``*software*`` attribute, FITS dates, checksums and provenance keywords).
+    also_ignore
+        Patterns ignored on top of those.
     rtol, atol
         Value differences with ``|rerun - archived| <= atol + rtol * |archived|`` make a
         variable ``equivalent`` rather than ``different``.
     """
     settings = settings or current_settings()
-    patterns = (
-        settings.calibration.ignore_attributes if ignore_attributes is None else ignore_attributes
-    )
+    if archived_product is None:
+        from .outputs import archived_url
+
+        archived_product = archived_url(os.fspath(rerun_output), settings)
+    patterns = [
+        *(
+            settings.calibration.ignore_attributes
+            if ignore_attributes is None
+            else ignore_attributes
+        ),
+        *also_ignore,
+    ]
+    with opened(rerun_output, archived_product, settings) as (new, old):
+        return report_for(new, old, patterns, rtol, atol)
+
+
+@contextmanager
+def opened(
+    rerun_output: str | os.PathLike[str],
+    archived_product: str | os.PathLike[str],
+    settings: Settings,
+) -> Iterator[tuple[_Product, _Product]]:
+    """Both products, read as the missions write them (fetched once into a temporary folder)."""
     with ExitStack() as stack:
         new = stack.enter_context(_open(rerun_output, settings))
         old = stack.enter_context(_open(archived_product, settings))
@@ -273,8 +298,15 @@ def compare(
                 f"cannot compare a {new.format.upper()} file with a "
                 f"{old.format.upper()} file ({archived_product})",
             )
-        rows = [_compare_variable(name, new, old, rtol, atol) for name in _union(new, old)]
-        attributes = _compare_attributes(new, old, patterns)
+        yield new, old
+
+
+def report_for(
+    new: _Product, old: _Product, patterns: Sequence[str], rtol: float = 0.0, atol: float = 0.0
+) -> Report:
+    """The comparison of two opened products (see :func:`compare`)."""
+    rows = [_compare_variable(name, new, old, rtol, atol) for name in _union(new, old)]
+    attributes = _compare_attributes(new, old, patterns)
     variables = pd.DataFrame(rows, columns=_VARIABLE_COLUMNS)
     # bool even when empty: an empty object column would select columns, not rows
     attribute_table = pd.DataFrame(attributes, columns=_ATTRIBUTE_COLUMNS).astype({"ignored": bool})
@@ -286,8 +318,8 @@ def compare(
     else:
         verdict = "identical"
     return Report(
-        rerun=str(rerun_output),
-        archived=str(archived_product),
+        rerun=new.path,
+        archived=old.path,
         format=new.format,
         verdict=verdict,
         variables=variables,

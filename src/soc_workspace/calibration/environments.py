@@ -13,6 +13,7 @@ PosixPath('/home/me/.local/share/soc-workspace/environments/hermes/bin/python')
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings, current_settings
 
@@ -50,6 +52,12 @@ class MissionEnvironment:
     spec: str | None = None
     created: str | None = None
     used_by: tuple[str, ...] = field(default=(), compare=False)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    """Packages installed from folders or git: where from, the commit, uncommitted changes."""
+    kernel: str | None = None
+    """The display name of its Jupyter kernel, when ``env create`` registered one."""
+    candidate: dict[str, Any] | None = field(default=None, compare=False)
+    """For a candidate calibration: the base environment, the package replaced and by what."""
 
     @property
     def exists(self) -> bool:
@@ -97,7 +105,18 @@ def resolve_environment(value: str, settings: Settings | None = None) -> Mission
         path=folder,
         spec=meta.get("spec"),
         created=meta.get("created"),
+        sources=meta.get("sources", {}),
+        kernel=(meta.get("kernel") or {}).get("display_name"),
+        candidate=meta.get("candidate"),
     )
+
+
+def environment_record(name: str, settings: Settings | None = None) -> dict[str, Any]:
+    """What ``env create`` wrote about environment ``name`` (its marker file)."""
+    marker = environments_dir(settings) / name / MARKER
+    if not _NAME.match(name) or not marker.is_file():
+        raise MissionEnvironmentError(f"no environment {name!r} in {marker.parent.parent}")
+    return json.loads(marker.read_text())
 
 
 def environment_name_for(mission: str, instrument: str, settings: Settings | None = None) -> str:
@@ -246,6 +265,11 @@ def create_environment(
     python: str | None = None,
     force: bool = False,
     allow_unpinned: bool = False,
+    kernel: bool = True,
+    display_name: str | None = None,
+    routes: list[str] | None = None,
+    overrides: list[Path] | None = None,
+    candidate: dict[str, Any] | None = None,
     settings: Settings | None = None,
 ) -> MissionEnvironment:
     """Build the environment ``name`` with uv from the requirements file ``spec``.
@@ -253,7 +277,18 @@ def create_environment(
     Relative paths in the spec are taken from the spec's folder. The environment is built
     beside its final place and moved there only when complete, so a failed build never
     breaks an environment that worked. ``python`` is the base interpreter (default: this one).
+
+    With ``kernel`` (the default) it also becomes a Jupyter kernel with ``soc_workspace``
+    importable in it (:mod:`.kernels`); ``display_name`` overrides the kernel's name in the
+    launcher, ``routes`` the missions it says it is for (default: those the settings'
+    ``calibration.environments`` send to ``name``). ``overrides`` replaces the overrides
+    files (default: the spec itself and ``<spec>.overrides.txt``). The environment's
+    ``freeze.txt`` lists every package installed, its marker records the commit of every
+    package installed from a git checkout.
     """
+    from . import kernels
+
+    settings = settings or current_settings()
     if not _NAME.match(name):
         raise ValueError(f"environment name {name!r}: use letters, digits, '.', '_' and '-'")
     spec_path = Path(spec).expanduser().resolve()
@@ -273,9 +308,12 @@ def create_environment(
         raise FileExistsError(
             f"environment {name!r} exists at {target}: pass force / --force to rebuild it"
         )
+    if kernel:
+        kernels.check_kernel_name(name, settings)
     root.mkdir(parents=True, exist_ok=True)
     building = root / f".{name}.building-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
+    extra_overrides = overrides_for(spec_path) if overrides is None else overrides
     try:
         # --relocatable: the finished venv is moved into place, its scripts must not care.
         _uv("venv", "--quiet", "--relocatable", "--python", python or sys.executable, building)
@@ -283,7 +321,6 @@ def create_environment(
         # (hermes_core asks for swxsoc@main, HERMES runs on swxsoc 0.1.0); so does a
         # <name>.overrides.txt beside it. uv would reuse its cached build of a local folder
         # whose code changed since: refresh those.
-        overrides = [spec_path, *overrides_for(spec_path)]
         fresh = [f"--refresh-package={n}" for n in _local_packages(text, spec_path.parent)]
         _uv(
             "pip",
@@ -293,24 +330,52 @@ def create_environment(
             _python_in(building),
             "-r",
             spec_path,
-            *(f"--override={o}" for o in overrides),
+            *(f"--override={o}" for o in [spec_path, *extra_overrides]),
             *fresh,
             cwd=spec_path.parent,
         )
+        kernel_packages = None
+        if kernel:
+            kernel_packages = _install_kernel_packages(
+                _python_in(building), spec_path, extra_overrides
+            )
+            kernels.link_soc_workspace(_python_in(building))
         version = subprocess.run(
             [_python_in(building), "-c", "import platform; print(platform.python_version())"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-        meta = {
+        freeze = _uv("pip", "freeze", "--python", _python_in(building))
+        (building / "freeze.txt").write_text(freeze)
+        packages = _parse_freeze(freeze)
+        routes = routes if routes is not None else kernels.missions_of(name, settings)
+        meta: dict[str, Any] = {
             "name": name,
             "spec": text,
             "spec_file": str(spec_path),
             "python_version": version,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "uv": _uv("--version").strip(),
+            "lock_sha256": hashlib.sha256(freeze.encode()).hexdigest(),
+            "sources": source_commits(packages),
+            "routes": routes,
         }
+        if candidate:
+            meta["candidate"] = candidate
+        if kernel:
+            meta["kernel"] = {
+                "name": name.lower(),
+                "display_name": display_name
+                or kernels.display_name(
+                    name,
+                    routes,
+                    packages,
+                    settings,
+                    candidate=(candidate or {}).get("package"),
+                ),
+                "packages": kernel_packages,
+            }
         (building / MARKER).write_text(json.dumps(meta, indent=2))
         old = root / f".{name}.old-{os.getpid()}"
         if target.exists():
@@ -319,21 +384,106 @@ def create_environment(
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(building, ignore_errors=True)
+    if kernel:
+        kernels.register_kernel(
+            name,
+            _python_in(target),
+            display=meta["kernel"]["display_name"],
+            mission=kernels.swxsoc_mission(routes),
+            settings=settings,
+        )
+    else:
+        kernels.unregister_kernel(name, settings)
     return resolve_environment(name, settings)
 
 
+def _install_kernel_packages(python: Path, spec: Path, overrides: list[Path]) -> str:
+    """Install the kernel's packages within the spec; say which versions were taken."""
+    from .kernels import kernel_requirements
+
+    # What the spec installed, exactly (named, so that uv takes it as constraints).
+    pinned = python.parent.parent / ".spec-constraints.txt"
+    pinned.write_text(_uv("pip", "freeze", "--python", python))
+
+    def install(requirements: list[str]) -> None:
+        _uv(
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            *requirements,
+            f"--constraint={pinned}",
+            *(f"--override={o}" for o in overrides),
+            cwd=spec.parent,
+        )
+
+    try:
+        install(kernel_requirements(pinned=True))
+        return "the soc-workspace installation's versions"
+    except MissionEnvironmentError:
+        # The mission's pins exclude some of them (an older numpy, say): resolve anew.
+        install(kernel_requirements(pinned=False))
+        return "resolved within the spec (the installation's versions conflict with it)"
+    finally:
+        pinned.unlink()
+
+
+def source_commits(packages: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Packages installed from a folder or from git: where from and at which commit.
+
+    A folder that is (inside) a git checkout gets its ``HEAD`` commit and whether it had
+    uncommitted changes when the environment was built (the installed code is a copy).
+    """
+    from urllib.parse import unquote, urlparse
+
+    found: dict[str, dict[str, Any]] = {}
+    for name, where in packages.items():
+        if where.startswith("git+"):
+            commit = where.rsplit("@", 1)[-1].split("#", 1)[0]
+            found[name] = {"url": where, "commit": commit if _HEX.match(commit) else None}
+        elif where.startswith("file://"):
+            folder = Path(unquote(urlparse(where).path))
+            record: dict[str, Any] = {"url": where, "path": str(folder), "commit": None}
+            head = _git(folder, "rev-parse", "HEAD")
+            if head:
+                record["commit"] = head
+                record["dirty"] = bool(_git(folder, "status", "--porcelain", "--", "."))
+            found[name] = record
+    return found
+
+
+_HEX = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    if not folder.is_dir() or not shutil.which("git"):
+        return None
+    done = subprocess.run(
+        ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def remove_environment(name: str, settings: Settings | None = None) -> Path:
-    """Delete the environment ``name`` from environments_dir; return the folder removed."""
+    """Delete the environment ``name`` and its Jupyter kernel; return the folder removed."""
+    from .kernels import unregister_kernel
+
     target = environments_dir(settings) / name
     if not _NAME.match(name) or not target.is_dir():
         raise FileNotFoundError(f"no environment {name!r} in {target.parent}")
+    unregister_kernel(name, settings)
     shutil.rmtree(target)
     return target
 
 
 def installed_packages(python: Path) -> dict[str, str]:
     """Distribution name -> version (or ``name @ url`` for git and path installs)."""
-    lines = _uv("pip", "freeze", "--python", python).splitlines()
+    return _parse_freeze(_uv("pip", "freeze", "--python", python))
+
+
+def _parse_freeze(text: str) -> dict[str, str]:
+    lines = text.splitlines()
     packages = {}
     for line in lines:
         if " @ " in line:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -20,10 +21,11 @@ from typing import Any, Literal
 
 from ..config import Settings, current_settings
 from ..missions import get_mission
+from ..store import PipelineBucketError
 from .environments import environment_name_for, resolve_environment
 from .execution import run_calibration
 from .inputs import fetch, resolve_input, sha256_of
-from .outputs import RunLocation, current_user, put_file, put_json, put_text, run_location
+from .outputs import RunLocation, current_user, local_run_location, put_files, run_location
 
 Status = Literal["ok", "no product", "failed"]
 _LOG_TAIL = 20_000  # characters of the calibration's log kept in the result
@@ -168,64 +170,84 @@ def rerun_file(
         error = outcome.get("error")
         if completed.timed_out or not outcome:
             status, error = "failed", completed.describe()
-        products: list[dict[str, Any]] = []
-        if status == "ok":
-            status, error, products = _upload_products(outcome, location, settings)
+        notes = [location.note] if location.note else []
+
+        def publish(where: RunLocation) -> tuple[dict[str, Any], str, str]:
+            """Products, then the log and the provenance record, into the run folder."""
+            new_status, new_error, products, files = status, error, [], []
+            if status == "ok":
+                new_status, new_error, products, files = _products(outcome, where)
+            finished = datetime.now(UTC)
+            provenance = {
+                "schema": "soc-workspace/rerun-provenance/1",
+                "run_id": where.run_id,
+                "user": current_user(),
+                "host": socket.gethostname(),
+                "input": {
+                    **fetched,
+                    "mission": info.mission,
+                    "instrument": info.instrument,
+                    "level": info.level,
+                },
+                "package": package,
+                "package_version": package_version,
+                "environment": {
+                    "name": env.name,
+                    "python": str(env.python),
+                    "python_version": outcome.get("python_version"),
+                    "spec": env.spec,
+                    "created": env.created,
+                    "sources": env.sources,
+                    "candidate": env.candidate,
+                    "packages": outcome.get("packages", {}),
+                    "variables": run.variables,
+                    "passed_from_caller": run.passed,
+                },
+                "command": run.command,
+                "isolation": run.mode,
+                "side_calls": run.side_calls,
+                "timeout_s": timeout,
+                "started": started.isoformat(),
+                "finished": finished.isoformat(),
+                "seconds": (finished - started).total_seconds(),
+                "status": new_status,
+                "error": new_error,
+                "traceback": outcome.get("traceback"),
+                "returned": outcome.get("outputs"),
+                "outputs": products,
+                "warnings": [*notes, *run.side_calls, *outcome.get("warnings", [])],
+                "soc_workspace_version": _our_version(),
+                "platform": platform.platform(),
+            }
+            record = scratch / "provenance.json"
+            record.write_text(json.dumps(provenance, indent=2, default=str))
+            log_url, provenance_url = where.log_url(source.name), where.provenance_url(source.name)
+            put_files([*files, (log_path, log_url), (record, provenance_url)], settings)
+            return provenance, log_url, provenance_url
+
+        package_version = with_commit(outcome.get("package_version"), env.sources)
         log_text = log_path.read_text(errors="replace")
-        finished = datetime.now(UTC)
-        provenance = {
-            "schema": "soc-workspace/rerun-provenance/1",
-            "run_id": location.run_id,
-            "user": current_user(),
-            "host": socket.gethostname(),
-            "input": {
-                **fetched,
-                "mission": info.mission,
-                "instrument": info.instrument,
-                "level": info.level,
-            },
-            "package": package,
-            "package_version": outcome.get("package_version"),
-            "environment": {
-                "name": env.name,
-                "python": str(env.python),
-                "python_version": outcome.get("python_version"),
-                "spec": env.spec,
-                "created": env.created,
-                "packages": outcome.get("packages", {}),
-                "variables": run.variables,
-                "passed_from_caller": run.passed,
-            },
-            "command": run.command,
-            "isolation": run.mode,
-            "side_calls": run.side_calls,
-            "timeout_s": timeout,
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
-            "seconds": (finished - started).total_seconds(),
-            "status": status,
-            "error": error,
-            "traceback": outcome.get("traceback"),
-            "returned": outcome.get("outputs"),
-            "outputs": products,
-            "warnings": [*run.side_calls, *outcome.get("warnings", [])],
-            "soc_workspace_version": _our_version(),
-            "platform": platform.platform(),
-        }
-        log_url = put_text(log_text, location.log_url(source.name), settings)
-        provenance_url = put_json(provenance, location.provenance_url(source.name), settings)
+        try:
+            provenance, log_url, provenance_url = publish(location)
+        except Exception as err:
+            # Never lose what the calibration made: keep it in a local folder and say why.
+            if isinstance(err, PipelineBucketError) or "://" not in location.url:
+                raise
+            location = local_run_location(location, f"{type(err).__name__}: {err}")
+            notes.append(location.note or "")
+            provenance, log_url, provenance_url = publish(location)
     return RerunResult(
         input=source.url,
-        status=status,
+        status=provenance["status"],
         run_id=location.run_id,
         run_url=location.url,
-        products=[p["url"] for p in products],
-        error=error,
+        products=[p["url"] for p in provenance["outputs"]],
+        error=provenance["error"],
         log_url=log_url,
         provenance_url=provenance_url,
         environment=env.name,
         package=package,
-        package_version=outcome.get("package_version"),
+        package_version=package_version,
         seconds=provenance["seconds"],
         warnings=provenance["warnings"],
         log=log_text[-_LOG_TAIL:],
@@ -233,21 +255,37 @@ def rerun_file(
     )
 
 
-def _upload_products(
-    outcome: dict[str, Any], location: RunLocation, settings: Settings
-) -> tuple[Status, str | None, list[dict[str, Any]]]:
-    products = []
+def _products(
+    outcome: dict[str, Any], location: RunLocation
+) -> tuple[Status, str | None, list[dict[str, Any]], list[tuple[Path, str]]]:
+    """The products a calibration returned: their records, and (file, URL) to upload."""
+    products: list[dict[str, Any]] = []
+    files: list[tuple[Path, str]] = []
     for returned in outcome.get("outputs", []):
         if returned is None:
             continue
         path = Path(returned)
         if not path.is_file():
-            return "failed", f"process_file returned {path.name} but wrote no such file", products
-        url = put_file(path, location.product_url(path.name), settings)
+            error = f"process_file returned {path.name} but wrote no such file"
+            return "failed", error, products, files
+        url = location.product_url(path.name)
+        files.append((path, url))
         products.append(
             {"url": url, "name": path.name, "size": path.stat().st_size, "sha256": sha256_of(path)}
         )
-    return "ok", None, products
+    return "ok", None, products, files
+
+
+def with_commit(version: str | None, sources: dict[str, Any]) -> str | None:
+    """``1.0.0 (file:///src/pkg)`` with the commit of that folder when it was a git checkout."""
+    if not version or not sources:
+        return version
+    for source in sources.values():
+        url, commit = source.get("url", ""), source.get("commit")
+        if commit and url and url in version and commit not in version:
+            dirty = " with uncommitted changes" if source.get("dirty") else ""
+            return version.replace(url, f"{url}@{commit}{dirty}")
+    return version
 
 
 def _our_version() -> str:

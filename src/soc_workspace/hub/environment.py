@@ -68,4 +68,8 @@ def calibration_environment(settings: Settings) -> dict[str, str]:
         )
     if calibration.packages:
         env["SOC_WORKSPACE__CALIBRATION__PACKAGES"] = json.dumps(calibration.packages)
+    if calibration.jupyter_data_dir:
+        # the mission kernels `env create` registered there appear in users' launchers
+        env["SOC_WORKSPACE__CALIBRATION__JUPYTER_DATA_DIR"] = calibration.jupyter_data_dir
+        env["JUPYTER_PATH"] = calibration.jupyter_data_dir
     return env

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import fsspec
 
 from ..config import Settings
+from ..repro.opened_files import note as note_opened
 from ..store import url_to_fs
 from .errors import SOCDataError
 from .sniff import HEAD_BYTES
@@ -65,10 +66,13 @@ class Source:
         if isinstance(target, Source):
             return target
         if isinstance(target, fsspec.core.OpenFile):
-            return cls(_url(target.fs, target.path), fs=target.fs, path=target.path, size=size)
+            url = _url(target.fs, target.path)
+            note_opened(url)
+            return cls(url, fs=target.fs, path=target.path, size=size)
         if hasattr(target, "read") and hasattr(target, "seek"):
             fs, path = getattr(target, "fs", None), getattr(target, "path", None)
             if isinstance(fs, fsspec.AbstractFileSystem) and isinstance(path, str):
+                note_opened(_url(fs, path))
                 return cls(_url(fs, path), fs=fs, path=path, size=getattr(target, "size", size))
             name = getattr(target, "name", None) or repr(target)
             return cls(str(name), fileobj=target, size=size)
@@ -84,12 +88,14 @@ class Source:
             if protocol not in known:
                 known[protocol] = url_to_fs(target, settings, **(storage_options or {}))[0]
             fs = known[protocol]
+            note_opened(target)
             return cls(target, fs=fs, path=fs._strip_protocol(target), size=size)
         path = Path(target.removeprefix("file://")).expanduser()
         if not path.is_file():
             if path.is_dir():
                 raise SOCDataError(target, "is a folder, not a file (use open_mfdataset for many)")
             raise FileNotFoundError(f"{target}: no such file")
+        note_opened(str(path.resolve()))
         return cls(str(target), path=str(path), size=size)
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 
 from traitlets.config import Config
 
+from ..hub.cluster_environments import with_environment_option
 from ..hub.gateway import cluster_options, limits_for, with_cluster_limits
 from ..hub.gateway import configure_gateway as configure_shared_gateway
 from .settings import SETTINGS_CONFIGMAP_VARIABLE, ChartSettings, SettingsConfigMap, check_image
@@ -45,10 +46,21 @@ def cluster_overrides(chart: ChartSettings, base: Mapping[str, Any]) -> dict[str
     }
 
 
+IMAGE_KERNELS = "/opt/kernels"
+"""Where the notebook image keeps its mission environments (images/notebook/Dockerfile)."""
+
+
+def image_environments(chart: ChartSettings) -> dict[str, str]:
+    """The image's mission kernels the chart's profiles offer -> their ``dask`` command."""
+    names = {kernel for profile in chart.kubernetes.profiles.values() for kernel in profile.kernels}
+    return {name: f"{IMAGE_KERNELS}/{name}/bin/dask" for name in sorted(names)}
+
+
 def kubernetes_cluster_options(
     source: SettingsConfigMap, base: Mapping[str, Any]
 ) -> Callable[[Any], Any]:
-    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings."""
+    """``c.Backend.cluster_options``: soc_workspace.hub's options, from the current settings,
+    and ``environment`` (a mission kernel of the image runs its cluster in its environment)."""
 
     async def options_for(user: Any) -> Any:
         chart = await source.current()
@@ -64,7 +76,7 @@ def kubernetes_cluster_options(
             return {**config, **extra}
 
         options.handler = kubernetes_handler
-        return options
+        return await with_environment_option(options, lambda: image_environments(chart))(user)
 
     return options_for
 

@@ -19,6 +19,7 @@ from dask_gateway_server.backends.local import LocalBackend, UnsafeLocalBackend,
 from traitlets import Unicode
 from traitlets.config import Config, LoggingConfigurable
 
+from ..hub.cluster_environments import with_environment_option
 from ..hub.gateway import ClusterLimitsMixin
 from ..hub.roles import GATEWAY_SERVICE
 from . import rootfs
@@ -155,6 +156,8 @@ class LocalGateway:
     prefix: str = f"/services/{GATEWAY_SERVICE}"
     environment: Mapping[str, str] = field(default_factory=dict)
     """Variables for schedulers and workers (the store's endpoint, ...)."""
+    environments_dir: str = ""
+    """Mission environments (``env create``) whose kernels may ask for workers of their own."""
 
 
 def configure_local_backend(c: Config, local: LocalGateway) -> None:
@@ -171,3 +174,21 @@ def configure_local_backend(c: Config, local: LocalGateway) -> None:
     c.ClusterConfig.scheduler_cmd = [local.dask, "scheduler"]
     c.ClusterConfig.worker_cmd = [local.dask, "worker"]
     c.ClusterConfig.environment = dict(local.environment)
+    if local.environments_dir:
+        options = c.Backend.get("cluster_options")
+        if options is not None:
+            c.Backend.cluster_options = with_environment_option(
+                options, lambda: mission_environments(local.environments_dir)
+            )
+
+
+def mission_environments(environments_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Environments built by ``env create`` that can run Dask (name -> their ``dask``)."""
+    root = Path(environments_dir)
+    found = {}
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            dask = folder / "bin" / "dask"
+            if (folder / "soc-workspace-env.json").is_file() and dask.is_file():
+                found[folder.name] = str(dask)
+    return found

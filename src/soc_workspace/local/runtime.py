@@ -160,6 +160,12 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     environment.update(marker)
     # Users' servers run from this installation, so their kernels find its start-up file.
     environment["PYTHONSTARTUP"] = str(STARTUP_FILE)
+    # The operator's mission environments (and their kernels, in this installation's
+    # share/jupyter unless calibration.jupyter_data_dir says otherwise) for every user: their
+    # homes differ from the operator's, so the default folder must be named.
+    environment["SOC_WORKSPACE__CALIBRATION__ENVIRONMENTS_DIR"] = str(
+        settings.calibration.resolved_environments_dir.absolute()
+    )
     environment["PATH"] = os.pathsep.join([run.user_bin, os.environ.get("PATH", "")])
     c.Spawner.environment = environment
 
@@ -171,7 +177,8 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
 
     paths = StatePaths(Path(state_dir))
     run = Runtime.read(paths.runtime_file)
-    configure_gateway(c, Settings(**run.settings))
+    settings = Settings(**run.settings)
+    configure_gateway(c, settings)
     configure_local_backend(
         c,
         LocalGateway(
@@ -180,6 +187,7 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
             dask=str(Path(run.user_bin) / "dask"),
             isolation=run.isolation,
             environment={MARKER: str(paths.root), **run.store_environment},
+            environments_dir=str(settings.calibration.resolved_environments_dir.absolute()),
         ),
     )
     # Not a temporary folder: /tmp would show every cluster's name to every user.

@@ -2,7 +2,8 @@
 
 Everything that reaches a store goes through :mod:`.access` (``url_to_fs``,
 ``storage_options``). :class:`EmbeddedStore` (a moto server) needs the ``workspace`` extra:
-it is imported on first use.
+it is imported on first use (mission kernels, which import soc_workspace for reading data,
+carry no store server).
 """
 
 from .._lazy import lazy_exports

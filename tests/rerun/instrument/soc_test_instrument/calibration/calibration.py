@@ -61,7 +61,12 @@ def process_file(data_filename: Path) -> list:
     tt2000 = packets["tt2000"]
     first = datetime(*cdflib.cdfepoch.breakdown_tt2000(int(tt2000[0]))[:6], tzinfo=UTC)
     version = f"1.0.{int(match['version'])}"
-    name = f"hermes_eea_l1_{first:%Y%m%dT%H%M%S}_v{version}.cdf"
+    # SOC_TEST_INSTRUMENT_PRODUCT_NAME (tests hand it over with pass_env): another naming
+    # convention, as an instrument package under development may have.
+    pattern = os.environ.get(
+        "SOC_TEST_INSTRUMENT_PRODUCT_NAME", "hermes_eea_l1_{time}_v{version}.cdf"
+    )
+    name = pattern.format(time=f"{first:%Y%m%dT%H%M%S}", version=version)
     spectrum = deconvolve(packets["accum"])
     path = data_filename.parent / name
     write_cdf(path, tt2000, packets, spectrum, version, first)
