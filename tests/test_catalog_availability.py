@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import s3fs
 from click.testing import CliRunner
-from conftest import serve_store
+from conftest import operator_environment, serve_store
 
 from soc_workspace.catalog import (
     CatalogError,
@@ -70,21 +70,9 @@ def demo_store(tmp_path_factory):
     from soc_workspace.demo import write_demo_data
 
     proc, info = serve_store(tmp_path_factory.mktemp("availability-store"))
-    env = {
-        "AWS_ENDPOINT_URL_S3": info["endpoint_url"],
-        "AWS_ACCESS_KEY_ID": info["key"],
-        "AWS_SECRET_ACCESS_KEY": info["secret"],
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SOC_WORKSPACE__STORE__ENDPOINT_URL": info["endpoint_url"],
-        "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        clear_cache()
+    with operator_environment(info, tmp_path_factory.mktemp("cache")):
         write_demo_data(days=2, start=FIRST.date(), instruments=["merit", "meddea"], progress=False)
         yield s3fs.S3FileSystem(**info, skip_instance_cache=True)
-        clear_cache()
     proc.terminate()
     proc.wait(timeout=20)
 

@@ -121,6 +121,56 @@ def update(
     click.echo(report.summary())
 
 
+@catalog.command()
+@click.option(
+    "--queue",
+    help="SQS queue URL or name receiving the buckets' S3 event notifications "
+    "(default: setting catalog.events_queue).",
+)
+@click.option(
+    "--subscribe",
+    is_flag=True,
+    help="Embedded store: create the queue and send it the events of every indexed "
+    "instrument bucket (on AWS the SOC's infrastructure configures notifications).",
+)
+@click.option(
+    "--max-batch", default=100, show_default=True, help="At most this many events per update."
+)
+@click.option("--operator", is_flag=True, help=_OPERATOR_HELP)
+@click.option("--quiet", "-q", is_flag=True, help="No line per batch.")
+def watch(queue: str | None, subscribe: bool, max_batch: int, operator: bool, quiet: bool) -> None:
+    """Keep the indexes current: apply the buckets' object-created and -removed events.
+
+    Runs until stopped (Ctrl-C, SIGTERM). Events of the same moment are applied together, one
+    update per bucket; a batch that fails stays on the queue and is delivered again.
+    """
+    import signal
+    import threading
+
+    from ..config import current_settings
+    from .watch import watch as watch_queue
+
+    queue = queue or current_settings().catalog.events_queue
+    if not queue:
+        raise click.UsageError(
+            "no queue: pass --queue or set catalog.events_queue "
+            "(SOC_WORKSPACE__CATALOG__EVENTS_QUEUE)"
+        )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def said(batch) -> None:  # type: ignore[no-untyped-def]
+        if not quiet or batch.failed:
+            click.echo(batch.summary(), err=bool(batch.failed))
+
+    click.echo(f"watching {queue} for object events (Ctrl-C stops)")
+    watch_queue(
+        queue, operator=operator, subscribe_buckets=subscribe, max_batch=max_batch,
+        stop=stop, on_batch=said,
+    )  # fmt: skip
+
+
 _FORMATS = ["table", "csv", "json", "urls"]
 
 
