@@ -8,6 +8,7 @@ import io
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -233,3 +234,56 @@ def test_the_plot_is_a_strip_per_dataset_with_hover(demo_store):
     assert mapper.low > 0
     assert mapper.low_color == "#d9d9d9"
     assert table.head(3).plot() is not None  # a part of the table draws too
+
+
+# -- the template ------------------------------------------------------------------------------
+
+TEMPLATE = Path(__file__).parents[1] / "notebooks" / "templates" / "data-availability.ipynb"
+
+
+def _run_template(tmp_path: Path, **parameters) -> str:
+    """Execute the template with papermill (a real kernel); all its text output."""
+    import nbformat
+    import papermill
+
+    out = tmp_path / "run.ipynb"
+    papermill.execute_notebook(
+        str(TEMPLATE), str(out), parameters=parameters, kernel_name="python3", progress_bar=False
+    )
+    text = []
+    for cell in nbformat.read(out, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            text.append(output.get("text", ""))
+            text += [str(v) for k, v in output.get("data", {}).items() if k == "text/plain"]
+    return "\n".join(text)
+
+
+@pytest.mark.integration
+def test_the_template_runs_with_its_defaults(demo_store, tmp_path):
+    from papermill import inspect_notebook
+
+    assert set(inspect_notebook(str(TEMPLATE))) == {
+        "mission", "instrument", "level", "start", "stop", "freq"
+    }  # fmt: skip
+    text = _run_template(tmp_path)
+    assert "hermes_merit_l1" in text  # the summary, and the files of the best covered dataset
+    clear_cache()
+    files = search(dataset="hermes_merit_l1", start="2025-06-01", stop="2025-06-03")
+    assert f"{len(files)} files of hermes_merit_l1 in [2025-06-01, 2025-06-03)" in text
+    assert "Rectangles" in text  # the heat strip
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("parameters", "said"),
+    [
+        ({"instrument": "xyz"}, "No availability for these parameters: unknown instrument 'xyz'"),
+        ({"freq": "fortnightly"}, "freq='fortnightly' is not a period length"),
+        ({"start": "2025-06-03", "stop": "2025-06-01"}, "is before start"),
+        ({"mission": "padre", "level": "l3"}, "No padre  l3 data in the catalog."),
+    ],
+)
+def test_a_wrong_parameter_is_one_message(demo_store, tmp_path, parameters, said):
+    text = _run_template(tmp_path, **parameters)
+    assert said in text
+    assert "Traceback" not in text

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ..config import Settings, current_settings
 from ..store.credentials import Credentials
 from .build import BuildReport, update
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
 _WAIT_SECONDS = 2  # long poll: answers as soon as a message arrives, wakes to check for stop
 _RESUBSCRIBE_SECONDS = 10.0
+_RETRY_SECONDS = 2.0
 
 
 @dataclass
@@ -223,10 +226,18 @@ def watch(
     else:
         sqs, url = queue_client(queue, settings, credentials)
     while not stop.is_set():
-        if subscribe_buckets and time.monotonic() - subscribed_at > _RESUBSCRIBE_SECONDS:
-            sqs, url, _ = subscribe(queue, settings, credentials, storage_options)
-            subscribed_at = time.monotonic()
-        messages = _receive(sqs, url, max_batch)
+        try:
+            if subscribe_buckets and time.monotonic() - subscribed_at > _RESUBSCRIBE_SECONDS:
+                sqs, url, _ = subscribe(queue, settings, credentials, storage_options)
+                subscribed_at = time.monotonic()
+            messages = _receive(sqs, url, max_batch)
+        except (BotoCoreError, ClientError) as err:
+            # The queue or its store is away (a restarting embedded store loses its queue):
+            # wait, and subscribe again at once where this process subscribes.
+            log.warning("reading %s: %s; trying again in %g s", queue, err, _RETRY_SECONDS)
+            stop.wait(_RETRY_SECONDS)
+            subscribed_at = 0.0
+            continue
         if not messages:
             continue
         batch = _apply_messages(messages, operator, settings, storage_options)
