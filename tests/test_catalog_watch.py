@@ -98,7 +98,7 @@ def watcher(live_store, tmp_path):
              "--subscribe"],
             env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"])
+    s3 = _client("s3", env)
     deadline = time.monotonic() + 60
     while not s3.get_bucket_notification_configuration(Bucket="hermes-merit").get(
         "QueueConfigurations"
@@ -141,19 +141,47 @@ def test_an_upload_is_found_without_a_catalog_update(live_store, watcher):
     fs.rm(new)
     _until(lambda: search(*day).empty, "the removal applied", log)
     # the index's own writes are events as well: the watcher ignores them, the queue empties
-    sqs = boto3.client("sqs", endpoint_url=env["AWS_ENDPOINT_URL_S3"])
-    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
-
-    def drained() -> bool:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return all(v == "0" for v in attributes.values())
-
-    _until(drained, "the queue empty", log)
+    _until(lambda: _drained(env), "the queue empty", log)
     assert proc.poll() is None
     assert "FAILED" not in log.read_text()
+
+
+def _client(service: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A client of this store: its keys given (boto3's default session keeps the first keys
+    it found, another test's store's)."""
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL_S3"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+
+
+def _drained(env) -> bool:  # type: ignore[no-untyped-def]
+    sqs = _client("sqs", env)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return all(v == "0" for v in attributes.values())
+
+
+@pytest.mark.integration
+def test_bad_messages_are_reported_and_the_watch_goes_on(live_store, watcher):
+    _, env = live_store
+    proc, log = watcher
+    sqs = _client("sqs", env)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="this is no event")
+    unindexed = json.loads(json.dumps(AWS_EXAMPLE))
+    unindexed["Records"] = unindexed["Records"][:1]  # hermes-eea: no bucket, no index here
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(unindexed))
+    _until(lambda: _drained(env), "the queue empty", log)
+    _until(lambda: "dropped: not JSON" in log.read_text(), "the bad message reported", log)
+    assert proc.poll() is None
+    assert "FAILED" not in log.read_text()  # nothing kept for redelivery: nothing to retry
 
 
 @pytest.mark.integration

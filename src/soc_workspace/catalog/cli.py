@@ -161,6 +161,8 @@ def watch(queue: str | None, subscribe: bool, max_batch: int, operator: bool, qu
         signal.signal(sig, lambda *_: stop.set())
 
     def said(batch) -> None:  # type: ignore[no-untyped-def]
+        if not (batch.keys or batch.ignored or batch.failed):
+            return  # only the catalog's own writes: nothing to say
         if not quiet or batch.failed:
             click.echo(batch.summary(), err=bool(batch.failed))
 

@@ -73,12 +73,7 @@ def queue_client(
     import boto3
 
     settings = settings or current_settings()
-    keys: dict[str, Any] = {"region_name": _region(queue)}
-    if credentials is not None:
-        keys.update(
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-        )
+    keys = _client_keys(credentials, region=_region(queue))
     if queue.startswith(("http://", "https://")):
         parts = urlsplit(queue)
         if not parts.hostname or not parts.hostname.endswith("amazonaws.com"):
@@ -96,6 +91,19 @@ def queue_client(
             "SOC_WORKSPACE__CATALOG__EVENTS_QUEUE, or --queue): give the queue the buckets' "
             "notifications go to"
         ) from None
+
+
+def _client_keys(
+    credentials: Credentials | None, region: str = "us-east-1", **more: Any
+) -> dict[str, Any]:
+    """boto3 client arguments: the region, these keys (None: boto3's own chain), ``more``."""
+    keys: dict[str, Any] = {"region_name": region, **more}
+    if credentials is not None:
+        keys.update(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+        )
+    return keys
 
 
 def _region(queue: str) -> str:
@@ -130,12 +138,7 @@ def subscribe(
             "empty: AWS); on AWS configure the buckets' event notifications with the SOC's "
             "infrastructure and pass the queue with --queue"
         )
-    keys: dict[str, Any] = {"region_name": "us-east-1", "endpoint_url": endpoint}
-    if credentials is not None:
-        keys.update(
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-        )
+    keys = _client_keys(credentials, endpoint_url=endpoint)
     sqs = boto3.client("sqs", **keys)
     name = queue.rstrip("/").rsplit("/", 1)[-1]
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -240,8 +243,12 @@ def watch(
             continue
         if not messages:
             continue
-        batch = _apply_messages(messages, operator, settings, storage_options)
-        done = [m for m in messages if not (_buckets_of(m) & set(batch.failed))]
+        batch, touched = _apply_messages(messages, operator, settings, storage_options)
+        done = [
+            m
+            for m, buckets in zip(messages, touched, strict=True)
+            if not buckets & set(batch.failed)
+        ]
         for i in range(0, len(done), 10):
             sqs.delete_message_batch(
                 QueueUrl=url,
@@ -274,22 +281,20 @@ def _apply_messages(
     operator: bool,
     settings: Settings,
     storage_options: dict[str, Any] | None,
-) -> Batch:
+) -> tuple[Batch, list[set[str]]]:
+    """The batch applied, and the buckets each message named (its fate follows theirs)."""
     batch = Batch(messages=len(messages))
     events: list[ObjectEvent] = []
+    touched: list[set[str]] = []
     for message in messages:
         try:
             found = events_in(message["Body"])
         except BadEvent as err:
             batch.ignored.append(f"message {message.get('MessageId', '?')} dropped: {err}")
-            continue
-        message["_buckets"] = {e.bucket for e in found}
+            found = []
+        touched.append({e.bucket for e in found})
         events += found
     batch.keys, batch.reports, batch.failed = apply(
         events, operator=operator, settings=settings, storage_options=storage_options
     )
-    return batch
-
-
-def _buckets_of(message: dict[str, Any]) -> set[str]:
-    return message.get("_buckets", set())
+    return batch, touched
