@@ -67,22 +67,20 @@ def queue_client(
 ) -> tuple[Any, str]:
     """An SQS client and the queue's URL, for a queue URL or a queue name.
 
-    A URL names its endpoint (an AWS one is left to boto3); a name is looked up on the store's
+    A URL names its endpoint (an AWS one is left to botocore); a name is looked up on the store's
     endpoint (``store.endpoint_url``, the embedded store's SQS) or AWS.
     """
-    import boto3
-
     settings = settings or current_settings()
     keys = _client_keys(credentials, region=_region(queue))
     if queue.startswith(("http://", "https://")):
         parts = urlsplit(queue)
         if not parts.hostname or not parts.hostname.endswith("amazonaws.com"):
             keys["endpoint_url"] = f"{parts.scheme}://{parts.netloc}"
-        return boto3.client("sqs", **keys), queue
+        return _client("sqs", keys), queue
     endpoint = settings.store.resolved_endpoint_url
     if endpoint:
         keys["endpoint_url"] = endpoint
-    client = boto3.client("sqs", **keys)
+    client = _client("sqs", keys)
     try:
         return client, client.get_queue_url(QueueName=queue)["QueueUrl"]
     except client.exceptions.QueueDoesNotExist:
@@ -93,10 +91,17 @@ def queue_client(
         ) from None
 
 
+def _client(service: str, keys: dict[str, Any]) -> Any:
+    """A botocore client (botocore comes with s3fs; boto3 is not needed): the same calls."""
+    import botocore.session
+
+    return botocore.session.get_session().create_client(service, **keys)
+
+
 def _client_keys(
     credentials: Credentials | None, region: str = "us-east-1", **more: Any
 ) -> dict[str, Any]:
-    """boto3 client arguments: the region, these keys (None: boto3's own chain), ``more``."""
+    """Client arguments: the region, these keys (None: botocore's own chain), ``more``."""
     keys: dict[str, Any] = {"region_name": region, **more}
     if credentials is not None:
         keys.update(
@@ -126,8 +131,6 @@ def subscribe(
     every few seconds, for buckets indexed later and for a restarted store. Returns the
     client, the queue URL and the buckets subscribed.
     """
-    import boto3
-
     from ..store.policy import pipeline_buckets
 
     settings = settings or current_settings()
@@ -139,13 +142,13 @@ def subscribe(
             "infrastructure and pass the queue with --queue"
         )
     keys = _client_keys(credentials, endpoint_url=endpoint)
-    sqs = boto3.client("sqs", **keys)
+    sqs = _client("sqs", keys)
     name = queue.rstrip("/").rsplit("/", 1)[-1]
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    s3 = boto3.client("s3", **keys)
+    s3 = _client("s3", keys)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     wanted = {"QueueConfigurations": [{"QueueArn": arn, "Events": EVENTS}]}
     subscribed = []
