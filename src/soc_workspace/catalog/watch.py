@@ -4,7 +4,8 @@ On AWS the buckets' notifications (``s3:ObjectCreated:*``, ``s3:ObjectRemoved:*`
 queue that the SOC's infrastructure configures; ``soc-workspace catalog watch`` reads it. On the
 embedded store (moto 5.2.5's server delivers the same event JSON to its own SQS queues, checked
 by experiment and by tests/test_catalog_watch.py), ``subscribe=True`` creates the queue and
-points the indexed buckets' notifications at it.
+points the indexed buckets' notifications at it; a bucket subscribed anew is then caught up
+once with ``update`` (its newest date folders listed), for what came before its events did.
 
 Each batch is what the queue holds at that moment (up to ``max_batch`` messages): its keys are
 handed, per bucket, to :func:`~soc_workspace.catalog.update` (HEAD each key: a created object is
@@ -123,13 +124,14 @@ def subscribe(
     settings: Settings | None = None,
     credentials: Credentials | None = None,
     storage_options: dict[str, Any] | None = None,
-) -> tuple[Any, str, list[str]]:
+) -> tuple[Any, str, list[str], list[str]]:
     """Create the queue and send it the object events of every indexed pipeline bucket.
 
     For the embedded store (on AWS the SOC's infrastructure does this): moto keeps queues and
     notification settings in memory, so this runs whenever ``watch`` starts and then again
     every few seconds, for buckets indexed later and for a restarted store. Returns the
-    client, the queue URL and the buckets subscribed.
+    client, the queue URL, the buckets subscribed, and those of them subscribed just now
+    (their uploads before this moment sent no event to the queue).
     """
     from ..store.policy import pipeline_buckets
 
@@ -151,7 +153,7 @@ def subscribe(
     s3 = _client("s3", keys)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     wanted = {"QueueConfigurations": [{"QueueArn": arn, "Events": EVENTS}]}
-    subscribed = []
+    subscribed, added = [], []
     for bucket in sorted(existing & set(pipeline_buckets())):
         location = locate(bucket, settings, storage_options)
         if not location.fs.exists(location.path(MANIFEST)):
@@ -161,8 +163,9 @@ def subscribe(
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration=wanted
             )
+            added.append(bucket)
         subscribed.append(bucket)
-    return sqs, url, subscribed
+    return sqs, url, subscribed, added
 
 
 def apply(
@@ -225,16 +228,28 @@ def watch(
     """
     settings = settings or current_settings()
     stop = stop or threading.Event()
+
+    def subscribed() -> tuple[Any, str]:
+        sqs, url, buckets, added = subscribe(queue, settings, credentials, storage_options)
+        log.info("queue %s receives the events of %s", url, ", ".join(buckets) or "no bucket yet")
+        # What came before the subscription sent no event: list the newest date folders once.
+        for bucket in added:
+            try:
+                update(bucket, operator=operator, progress=False, settings=settings,
+                       storage_options=storage_options)  # fmt: skip
+            except Exception as err:
+                log.warning("catching up s3://%s after subscribing: %s", bucket, err)
+        return sqs, url
+
     subscribed_at = time.monotonic()
     if subscribe_buckets:
-        sqs, url, buckets = subscribe(queue, settings, credentials, storage_options)
-        log.info("queue %s receives the events of %s", url, ", ".join(buckets) or "no bucket yet")
+        sqs, url = subscribed()
     else:
         sqs, url = queue_client(queue, settings, credentials)
     while not stop.is_set():
         try:
             if subscribe_buckets and time.monotonic() - subscribed_at > _RESUBSCRIBE_SECONDS:
-                sqs, url, _ = subscribe(queue, settings, credentials, storage_options)
+                sqs, url = subscribed()
                 subscribed_at = time.monotonic()
             messages = _receive(sqs, url, max_batch)
         except (BotoCoreError, ClientError) as err:

@@ -205,6 +205,7 @@ def catalog_watch_service(
     if settings.catalog.url:
         environment["SOC_WORKSPACE__CATALOG__URL"] = settings.catalog.url
     environment["SOC_WORKSPACE__STAGE"] = settings.stage
+    environment["PYTHONUNBUFFERED"] = "1"  # a line per batch in the hub's log, as it happens
     return {
         "name": WATCH_SERVICE,
         "command": argv,
