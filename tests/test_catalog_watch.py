@@ -17,7 +17,7 @@ import pytest
 import s3fs
 from conftest import operator_environment, serve_store
 
-from soc_workspace.catalog import search
+from soc_workspace.catalog import CatalogError, search
 from soc_workspace.catalog.events import BadEvent, ObjectEvent, events_in
 
 FIRST = datetime(2025, 6, 1, tzinfo=UTC)
@@ -194,3 +194,15 @@ def test_a_queue_that_does_not_exist_is_named(live_store):
     assert done.returncode != 0
     assert "no SQS queue 'no-such-queue'" in done.stderr
     assert "catalog.events_queue" in done.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["", "https://s3.soc.example.org"])
+def test_subscribing_is_only_for_a_store_on_this_machine(monkeypatch, endpoint):
+    """Notification settings of the SOC's buckets are not the workspace's to change."""
+    from soc_workspace.catalog.events_queue import subscribe
+
+    monkeypatch.setenv("SOC_WORKSPACE__STORE__ENDPOINT_URL", endpoint)
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):  # empty: AWS S3 itself
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CatalogError, match="for a store on this machine"):
+        subscribe("catalog-events")

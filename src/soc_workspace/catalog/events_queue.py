@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Settings, current_settings
+from ..store.access import is_loopback
 from ..store.credentials import Credentials
 from .errors import CatalogError
 from .location import MANIFEST, locate
@@ -92,11 +93,13 @@ def subscribe(
 
     settings = settings or current_settings()
     endpoint = settings.store.resolved_endpoint_url
-    if not endpoint:
+    if not is_loopback(endpoint):
+        # Notification settings are the buckets' own: on the SOC's store they are not ours.
         raise CatalogError(
-            "subscribing buckets to a queue is for the embedded store (store.endpoint_url is "
-            "empty: AWS); on AWS configure the buckets' event notifications with the SOC's "
-            "infrastructure and pass the queue with --queue"
+            "--subscribe changes the instrument buckets' notification settings, so it is for "
+            f"a store on this machine (the embedded store), not {endpoint or 'AWS S3'} "
+            "(setting store.endpoint_url); there, have the SOC's infrastructure send the "
+            "buckets' events to a queue and pass it with --queue"
         )
     keys = _client_keys(credentials, endpoint_url=endpoint)
     sqs = _client("sqs", keys)
