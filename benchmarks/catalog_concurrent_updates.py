@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,20 +61,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--singles", type=int, default=5, help="baseline updates timed")
     args = parser.parse_args()
-    from soc_workspace.store.process import serve_in_subprocess
+    from bench_store import embedded_store
 
-    work = Path(tempfile.mkdtemp(prefix="catalog-concurrency-bench-"))
-    store = serve_in_subprocess(work / "store")
-    os.environ.update(
-        store.environment(),
-        SOC_WORKSPACE__CATALOG__CACHE_DIR=str(work / "cache"),
-        SOC_WORKSPACE__CATALOG__MAX_AGE="0",
-    )
-    try:
+    with embedded_store("catalog-concurrency-bench-", SOC_WORKSPACE__CATALOG__MAX_AGE="0") as work:
         _run(args, work)
-    finally:
-        store.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _key(when: datetime) -> str:

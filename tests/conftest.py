@@ -7,6 +7,7 @@ or reaches a real bucket.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -109,6 +110,31 @@ def serve_store(state: Path, *extra: str, timeout: float = 60) -> tuple[subproce
 
     store = serve_in_subprocess(state, *extra, timeout=timeout, stdout=subprocess.PIPE, text=True)
     return store.process, store.storage_options()
+
+
+@contextlib.contextmanager
+def operator_environment(info: dict, cache_dir: Path, **more: str) -> Iterator[dict[str, str]]:
+    """This process pointed at a store process (``serve_store``'s options) as its operator,
+    with a catalog cache of its own; yields the variables (for child processes too)."""
+    from soc_workspace.catalog import clear_cache
+
+    env = {
+        "AWS_ENDPOINT_URL_S3": info["endpoint_url"],
+        "AWS_ACCESS_KEY_ID": info["key"],
+        "AWS_SECRET_ACCESS_KEY": info["secret"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SOC_WORKSPACE__STORE__ENDPOINT_URL": info["endpoint_url"],
+        "SOC_WORKSPACE__CATALOG__CACHE_DIR": str(cache_dir),
+        **more,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        clear_cache()
+        try:
+            yield env
+        finally:
+            clear_cache()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -233,6 +233,44 @@ def test_kernel_searches_opens_and_computes_on_demo_data(scientist, kernel):
     assert (workers, finite, first, last) == ("2", "True", DAY, DAY)
 
 
+def test_an_upload_is_searchable_through_the_hubs_catalog_watch_service(workspace):
+    """The hub runs `catalog watch` (a managed service): a file the pipeline uploads to the
+    embedded store is found by search, and nobody runs `catalog update`."""
+    import requests
+    import s3fs
+
+    from soc_workspace.catalog import search
+    from soc_workspace.config import current_settings
+    from soc_workspace.store.process import operator_options
+
+    services = requests.get(
+        f"{workspace.api_url}/services",
+        headers={"Authorization": f"token {workspace.api_token}"},
+        timeout=30,
+    ).json()
+    assert "catalog-watch" in services, services
+    options = operator_options(Path(workspace.state_dir) / "store", workspace.store_endpoint)
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    old = next(p for p in fs.find(f"hermes-eea/l1/unknown/{DAY.replace('-', '/')}"))
+    new = "hermes-eea/l1/unknown/2025/06/09/hermes_eea_l1_20250609T000000_v1.0.0.cdf"
+    fs.pipe(new, fs.cat(old))
+    settings = current_settings()
+    fresh = settings.model_copy(
+        update={"catalog": settings.catalog.model_copy(update={"max_age": 0})}
+    )
+    deadline = time.monotonic() + 60  # the service subscribes indexed buckets every 10 s
+    while True:
+        found = search(
+            "hermes", "eea", "l1", "2025-06-09", "2025-06-10",
+            settings=fresh, storage_options=options,
+        )  # fmt: skip
+        if len(found):
+            break
+        assert time.monotonic() < deadline, "the upload was not indexed within 60 s"
+        time.sleep(0.5)
+    assert found["url"].tolist() == [f"s3://{new}"]
+
+
 def test_quickstart_template_runs_in_the_users_server(scientist, kernel):
     started = time.monotonic()
     out = run(

@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "key_for": "soc_workspace.missions",
     "write_demo_data": "soc_workspace.demo",
     "search": "soc_workspace.catalog",
+    "availability": "soc_workspace.catalog",
     "open_catalog_files": "soc_workspace.catalog.opening",
     "open_dataset": "soc_workspace.io",
     "open_mfdataset": "soc_workspace.io",

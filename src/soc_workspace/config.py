@@ -88,6 +88,7 @@ class CatalogSettings(_Section):
     url: str
     cache_dir: str
     max_age: float
+    events_queue: str
 
     @property
     def resolved_cache_dir(self) -> Path:

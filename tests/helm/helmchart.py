@@ -28,6 +28,10 @@ VALUES_SETS: dict[str, list[Path]] = {
     "private-trial": [CHART / "ci" / "private-trial-values.yaml"],
     "all-options": [CHART / "ci" / "all-options-values.yaml"],
     "workshop": [CHART / "ci" / "workshop-values.yaml"],
+    "catalog-watch": [
+        ROOT / "docs" / "examples" / "swxsoc-eks-values.yaml",
+        CHART / "ci" / "catalog-watch-values.yaml",
+    ],
     "swxsoc-eks": [ROOT / "docs" / "examples" / "swxsoc-eks-values.yaml"],
 }
 

@@ -28,6 +28,11 @@
 {{- .Values.serviceAccount.name | default (printf "%s-user" (include "soc-workspace.fullname" .)) -}}
 {{- end }}
 
+{{- /* Deployment and ServiceAccount of `soc-workspace catalog watch` */}}
+{{- define "soc-workspace.catalog-watch.fullname" -}}
+{{- include "soc-workspace.fullname" . }}-catalog-watch
+{{- end }}
+
 {{- /* Role + RoleBinding letting the gateway read the settings ConfigMap */}}
 {{- define "soc-workspace.gateway-settings-reader.fullname" -}}
 {{- include "soc-workspace.fullname" . }}-gateway-settings-reader

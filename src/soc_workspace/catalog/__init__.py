@@ -5,11 +5,14 @@
 
 ``build``/``update`` write a bucket's index (CloudCatalog ``catalog.json`` + yearly CSV files,
 and a parquet copy that ``search`` reads); ``search`` finds files without listing buckets;
-``open_catalog_files`` reads a search result into xarray. See docs/catalogs.md.
+``availability`` says what exists per period; ``open_catalog_files`` reads a search result
+into xarray; ``watch`` keeps indexes current from the buckets' event notifications. See
+docs/catalogs.md.
 """
 
 from .build import BuildReport, build, update
 from .cloudcatalog import IndexFormatWarning
+from .coverage import Availability, availability
 from .datasets import Dataset, dataset_for
 from .discover import keys_from_text
 from .errors import CatalogError, CatalogWarning
@@ -20,12 +23,14 @@ from .sources import clear_cache
 
 __all__ = [
     "RESULT_COLUMNS",
+    "Availability",
     "BuildReport",
     "CatalogError",
     "CatalogWarning",
     "Dataset",
     "IndexFormatWarning",
     "IndexLocation",
+    "availability",
     "build",
     "clear_cache",
     "dataset_for",

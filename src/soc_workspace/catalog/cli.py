@@ -121,6 +121,58 @@ def update(
     click.echo(report.summary())
 
 
+@catalog.command()
+@click.option(
+    "--queue",
+    help="SQS queue URL or name receiving the buckets' S3 event notifications "
+    "(default: setting catalog.events_queue).",
+)
+@click.option(
+    "--subscribe",
+    is_flag=True,
+    help="Embedded store: create the queue and send it the events of every indexed "
+    "instrument bucket (on AWS the SOC's infrastructure configures notifications).",
+)
+@click.option(
+    "--max-batch", default=100, show_default=True, help="At most this many events per update."
+)
+@click.option("--operator", is_flag=True, help=_OPERATOR_HELP)
+@click.option("--quiet", "-q", is_flag=True, help="No line per batch.")
+def watch(queue: str | None, subscribe: bool, max_batch: int, operator: bool, quiet: bool) -> None:
+    """Keep the indexes current: apply the buckets' object-created and -removed events.
+
+    Runs until stopped (Ctrl-C, SIGTERM). Events of the same moment are applied together, one
+    update per bucket; a batch that fails stays on the queue and is delivered again.
+    """
+    import signal
+    import threading
+
+    from ..config import current_settings
+    from .watch import watch as watch_queue
+
+    queue = queue or current_settings().catalog.events_queue
+    if not queue:
+        raise click.UsageError(
+            "no queue: pass --queue or set catalog.events_queue "
+            "(SOC_WORKSPACE__CATALOG__EVENTS_QUEUE)"
+        )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def said(batch) -> None:  # type: ignore[no-untyped-def]
+        if not (batch.keys or batch.ignored or batch.failed):
+            return  # only the catalog's own writes: nothing to say
+        if not quiet or batch.failed:
+            click.echo(batch.summary(), err=bool(batch.failed))
+
+    click.echo(f"watching {queue} for object events (Ctrl-C stops)")
+    watch_queue(
+        queue, operator=operator, subscribe_buckets=subscribe, max_batch=max_batch,
+        stop=stop, on_batch=said,
+    )  # fmt: skip
+
+
 _FORMATS = ["table", "csv", "json", "urls"]
 
 
@@ -219,12 +271,9 @@ def _table(found, limit: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
+    from .coverage_text import human_size
+
+    return human_size(n)
 
 
 @catalog.command("datasets")
@@ -264,6 +313,72 @@ def datasets(
 
 def _day(value) -> str:  # type: ignore[no-untyped-def]
     return "" if value is None or value != value else f"{value:%Y-%m-%d %H:%M}"
+
+
+@catalog.command()
+@mission_option()
+@instrument_option()
+@level_option()
+@click.option("--descriptor", "-d", help="Descriptor, e.g. photon, spectrum.")
+@time_range_options
+@click.option(
+    "--freq",
+    default="1D",
+    show_default=True,
+    help="Length of a period: 1h, 1D, 7D, MS (calendar months), any pandas frequency.",
+)
+@click.option("--dataset", help="One dataset id, e.g. padre_meddea_l0_photon.")
+@click.option("--bucket", help="This bucket's index (any CloudCatalog bucket).")
+@stage_option()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table: one line per dataset with a strip of its periods; csv/json: every period.",
+)
+def availability(
+    mission: str | None,
+    instrument: str | None,
+    level: str | None,
+    descriptor: str | None,
+    start: Any,
+    stop: Any,
+    freq: str,
+    dataset: str | None,
+    bucket: str | None,
+    stage: str | None,
+    fmt: str,
+) -> None:
+    """What data exist: files, size and time covered per dataset and period, from the catalog.
+
+    The table shows one strip per dataset, one character per period (or per few periods
+    when they do not fit): █ covered, ▓ mostly, ▒ half, ░ a little, · no files.
+    """
+    from .coverage import availability as find_availability
+
+    with _warnings_as_lines():
+        table = find_availability(
+            mission,
+            instrument,
+            level,
+            start,
+            stop,
+            freq,
+            descriptor=descriptor,
+            dataset=dataset,
+            bucket=bucket,
+            stage=stage,
+        )
+    if fmt == "csv":
+        table.to_csv(sys.stdout, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    elif fmt == "json":
+        click.echo(table.to_json(orient="records", date_format="iso", indent=1))
+    else:
+        from .coverage_text import print_strips
+
+        print_strips(table)
 
 
 @catalog.command()

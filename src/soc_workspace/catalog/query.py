@@ -24,7 +24,7 @@ from .errors import CatalogError, CatalogWarning
 from .sources import BucketIndex, DatasetIndex, load_indexes, year_files
 from .yearfiles import RESULT_COLUMNS, TimeRange, result_table, to_ms
 
-__all__ = ["RESULT_COLUMNS", "empty_result", "list_datasets", "search"]
+__all__ = ["RESULT_COLUMNS", "empty_result", "find_pieces", "list_datasets", "search"]
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -214,8 +214,45 @@ def search(
     >>> files = search("hermes", "eea", "l1", "2025-06-01", "2025-06-02")  # doctest: +SKIP
     >>> files[["start", "version", "url"]].head()  # doctest: +SKIP
     """
-    settings = settings or current_settings()
     stage = stage_argument(stage, env, "search")
+    _, found = find_pieces(
+        mission,
+        instrument,
+        level,
+        start,
+        stop,
+        descriptor,
+        version,
+        dataset=dataset,
+        bucket=bucket,
+        stage=stage,
+        settings=settings,
+        storage_options=storage_options,
+    )
+    # Datasets come in id order and each one's pieces in start order: no sort needed.
+    return result_frame([piece for _, pieces in found for piece in pieces])
+
+
+def find_pieces(
+    mission: str | None,
+    instrument: str | None,
+    level: str | None,
+    start: Any,
+    stop: Any,
+    descriptor: str | None = None,
+    version: str = "latest",
+    *,
+    dataset: str | None = None,
+    bucket: str | None = None,
+    stage: str | None = None,
+    settings: Settings | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> tuple[TimeRange, list[tuple[DatasetIndex, list[pa.Table]]]]:
+    """What :func:`search` finds, before it becomes a DataFrame: the time range in
+    milliseconds, and per dataset (in id order) the pieces of its year files (arrow tables in
+    the columns of ``RESULT_COLUMNS``, in start order). Summaries of many files (availability)
+    read these without making a row per file."""
+    settings = settings or current_settings()
     if not isinstance(version, str) or not version:
         raise ValueError(f"version={version!r}: give 'latest', 'all' or a version like '1.0.0'")
     span = TimeRange(to_ms(start, "start"), to_ms(stop, "stop"))
@@ -224,16 +261,15 @@ def search(
     chosen = _selected(
         mission, instrument, level, descriptor, dataset, bucket, stage, settings, storage_options
     )
-    tables = []
+    found = []
     for index, ds in chosen:
         refs = [ds.years[y] for y in _years_needed(ds, span) if y in ds.years]
         files = year_files(index, ds.dataset, refs, settings)
         pieces = [
             p for ref in refs if files.get(ref.path) for p in files[ref.path].select(span, version)
         ]
-        tables += pieces
-    # Datasets come in id order and each one's pieces in start order: no sort needed.
-    return result_frame(tables)
+        found.append((ds, pieces))
+    return span, found
 
 
 def result_frame(tables: list[pa.Table]) -> pd.DataFrame:

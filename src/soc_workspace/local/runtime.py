@@ -23,6 +23,11 @@ from ..hub.roles import GATEWAY_SERVICE
 from .paths import StatePaths
 from .processes import MARKER
 
+WATCH_SERVICE = "catalog-watch"
+"""The hub service that applies the buckets' object events to the catalogs."""
+WATCH_QUEUE = "catalog-events"
+"""The embedded store's event queue (the service creates it and subscribes the buckets)."""
+
 STARTUP_FILE = Path(__file__).resolve().parents[1] / "startup.py"
 """Kernels' start-up file (plots that draw offline); the notebook image has its own copy."""
 
@@ -98,6 +103,7 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     """The hub of a workspace on this machine (called by <state>/hub/jupyterhub_config.py)."""
     from ..hub.configure import configure_hub
     from ..hub.gateway import GatewayService
+    from ..hub.roles import add_service
     from .profiles import configure_profiles
 
     paths = StatePaths(Path(state_dir))
@@ -134,6 +140,9 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
         user_password=read_secret(paths, "user-password"),
         operator_token=read_secret(paths, "operator-token"),
     )
+    watcher = catalog_watch_service(run, settings, marker)
+    if watcher is not None:
+        add_service(c, watcher)
     c.JupyterHub.bind_url = f"http://{run.host}:{run.port}"
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{run.hub_port}"
     c.JupyterHub.db_url = f"sqlite:///{paths.hub_db}"
@@ -189,6 +198,41 @@ def add_workshop_service(c: Config, run: Runtime, paths: StatePaths) -> None:
         },
     )
     add_role(c, OPERATOR_ROLE, services=[SERVICE])
+
+
+def catalog_watch_service(
+    run: Runtime, settings: Settings, marker: dict[str, str]
+) -> dict[str, Any] | None:
+    """The hub-managed service that keeps the catalogs current (``soc-workspace catalog
+    watch``), or None when there is no event queue: the embedded store's own queue (created
+    and subscribed by the service), or ``catalog.events_queue`` of another store."""
+    from ..store.credentials import read_operator, store_environment
+
+    argv = [sys.executable, "-m", "soc_workspace", "catalog", "watch"]
+    if run.store_state_dir:
+        operator = read_operator(run.store_state_dir)
+        endpoint = run.store_environment.get("SOC_WORKSPACE__STORE__ENDPOINT_URL", "")
+        if operator is None or not endpoint:
+            return None
+        queue = settings.catalog.events_queue or WATCH_QUEUE
+        argv += ["--queue", queue, "--subscribe"]
+        environment = store_environment(endpoint, operator)
+    elif settings.catalog.events_queue:
+        # Writes only where catalog.url says, or refused in a pipeline bucket (not --operator).
+        argv += ["--queue", settings.catalog.events_queue]
+        environment = dict(run.store_environment)
+    else:
+        return None
+    if settings.catalog.url:
+        environment["SOC_WORKSPACE__CATALOG__URL"] = settings.catalog.url
+    environment["SOC_WORKSPACE__STAGE"] = settings.stage
+    environment["PYTHONUNBUFFERED"] = "1"  # a line per batch in the hub's log, as it happens
+    return {
+        "name": WATCH_SERVICE,
+        "command": argv,
+        "environment": {**marker, **environment},
+        "display": False,
+    }
 
 
 def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> None:

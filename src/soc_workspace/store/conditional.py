@@ -14,6 +14,9 @@ requests), so a conditional write's check and its write are one step to every ot
 that key, as on S3. Writes of different keys still run in parallel (64 stripes). Not covered:
 multi-object delete (POST ?delete names its keys in the body); it is not conditional on S3
 either, and the catalog never aims one at a key it writes conditionally.
+
+Only S3 requests are serialised: the same endpoint answers SQS (the catalog's event queue), whose
+long polls would otherwise hold a stripe's lock for seconds.
 """
 
 from __future__ import annotations
@@ -35,10 +38,15 @@ class SerialObjectWrites:
         self.locks = [threading.Lock() for _ in range(_STRIPES)]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ["REQUEST_METHOD"] not in _WRITES:
+        if environ["REQUEST_METHOD"] not in _WRITES or not _is_s3(environ):
             return self.app(environ, start_response)
         name = environ.get("PATH_INFO", "").rstrip("/").rsplit("/", 1)[-1]
         with self.locks[zlib.crc32(name.encode("utf-8", "surrogateescape")) % _STRIPES]:
             # Run the request to its end inside the lock: moto changes its state while the
             # response is made, not while it is sent.
             return list(self.app(environ, start_response))
+
+
+def _is_s3(environ: dict[str, Any]) -> bool:
+    """Signed for S3 (the guard in front refuses unsigned requests): not SQS, IAM or STS."""
+    return "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")

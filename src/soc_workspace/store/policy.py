@@ -91,7 +91,7 @@ def operator_policy() -> dict[str, Any]:
             {
                 "Sid": "Operator",
                 "Effect": "Allow",
-                "Action": ["s3:*", "iam:*", "sts:*"],
+                "Action": ["s3:*", "sqs:*", "iam:*", "sts:*"],
                 "Resource": "*",
             }
         ],
