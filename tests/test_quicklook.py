@@ -12,7 +12,7 @@ import pytest
 from artifacts import artifacts_dir
 from bokeh.embed import file_html
 from bokeh.models import LogColorMapper, LogScale
-from bokeh.resources import CDN
+from bokeh.resources import INLINE
 from conftest import shared_files
 
 import soc_workspace
@@ -24,7 +24,7 @@ from soc_workspace.quicklook import QuicklookError
 def render(plot, name: str) -> object:
     """The bokeh model of a plot, written as HTML for review."""
     model = hv.render(plot, backend="bokeh")
-    html = file_html(model, CDN, title=name)
+    html = file_html(model, INLINE, title=name)  # opens offline
     (artifacts_dir("quicklook") / f"{name}.html").write_text(html)
     return model
 
@@ -147,6 +147,7 @@ def test_a_long_series_is_rasterised(tmp_path):
         (fig,) = figures(render(plot, f"generated-day-{variable}"))
         images = [r for r in fig.renderers if type(r.glyph).__name__ == "Image"]
         assert images, variable
+    assert fig.select({"type": LogColorMapper})  # SCALETYP log, rasterised too
     # a rasterised spectrogram cannot sit on a log axis: its axis is log10 of the energies
     assert fig.yaxis[0].axis_label == "log10 Energy [eV]"
 
@@ -185,6 +186,8 @@ def test_real_files_draw(shared_data, path):
         histogram, light_curve = by_y["Events"], by_y["Event rate [counts/s]"]
         assert histogram.xaxis[0].axis_label == "atod [adu]"
         assert light_curve.yaxis[0].axis_label == "Event rate [counts/s]"
+        (points,) = (len(next(iter(r.data_source.data.values()))) for r in light_curve.renderers)
+        assert points > 100  # about 200 bins, also over a list shorter than a second
         counts = sum(r.data_source.data["top"].sum() for r in histogram.renderers)
         assert counts == ds.sizes["time"]  # every event is in the histogram
     if default.kind == "spectrum image":

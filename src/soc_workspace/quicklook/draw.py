@@ -90,13 +90,13 @@ def _events(choice: Choice, var: xr.DataArray) -> hv.Layout:
         width=WIDTH, height=HEIGHT,
     )  # fmt: skip
     times = pd.DatetimeIndex(var[choice.time].values)
-    span = (times.max() - times.min()).total_seconds() if len(times) else 0.0
-    seconds = max(1, round(span / 200)) if span else 1  # about 200 bins over the list
-    per_bin = pd.Series(1, index=times).resample(f"{seconds}s").sum()
+    span_ms = (times.max() - times.min()).total_seconds() * 1000 if len(times) else 0.0
+    bin_ms = max(1, round(span_ms / 200))  # about 200 bins over the list, however short
+    per_bin = pd.Series(1, index=times).resample(f"{bin_ms}ms").sum()
     rate = hv.Curve(
-        (per_bin.index.values, per_bin.values / seconds), TIME, "Event rate [counts/s]"
+        (per_bin.index.values, per_bin.values / (bin_ms / 1000)), TIME, "Event rate [counts/s]"
     ).opts(
-        title=f"light curve ({seconds} s bins)", interpolation="steps-mid", width=WIDTH,
+        title=f"light curve ({bin_ms / 1000:g} s bins)", interpolation="steps-mid", width=WIDTH,
         height=HEIGHT,
     )  # fmt: skip
     return (histogram + rate).cols(1)
