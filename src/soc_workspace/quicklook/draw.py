@@ -81,6 +81,15 @@ def _spectrogram(choice: Choice, ds: xr.Dataset, var: xr.DataArray) -> hv.Elemen
     return mesh.opts(**options)
 
 
+def _round_bin(ms: float) -> int:
+    """A bin width of 1, 2 or 5 times a power of ten milliseconds, at least ``ms``."""
+    for power in range(10):
+        for step in (1, 2, 5):
+            if step * 10**power >= ms:
+                return step * 10**power
+    return 10**10
+
+
 def _events(choice: Choice, var: xr.DataArray) -> hv.Layout:
     values = _values(var)
     values = values[np.isfinite(values)]
@@ -91,7 +100,7 @@ def _events(choice: Choice, var: xr.DataArray) -> hv.Layout:
     )  # fmt: skip
     times = pd.DatetimeIndex(var[choice.time].values)
     span_ms = (times.max() - times.min()).total_seconds() * 1000 if len(times) else 0.0
-    bin_ms = max(1, round(span_ms / 200))  # about 200 bins over the list, however short
+    bin_ms = _round_bin(span_ms / 200)  # about 200 bins over the list, however short
     per_bin = pd.Series(1, index=times).resample(f"{bin_ms}ms").sum()
     rate = hv.Curve(
         (per_bin.index.values, per_bin.values / (bin_ms / 1000)), TIME, "Event rate [counts/s]"
