@@ -192,7 +192,8 @@ def test_a_scientist_finds_data_inserts_code_and_runs_a_template(workspace, scie
             page.get_by_text("New Launcher", exact=True).click()
             launcher = page.locator(".jp-Launcher:visible").last  # the one just opened
             section = launcher.locator(".jp-Launcher-section", has_text="SOC templates")
-            templates = len(list(TEMPLATES.glob("*.ipynb")))  # one card per template the project ships
+            # one card per template the project ships
+            templates = len(list(TEMPLATES.glob("*.ipynb")))
             expect(section.locator(".jp-LauncherCard")).to_have_count(templates, timeout=30_000)
             section.locator(".jp-LauncherCard", has_text="Quick start").click()
             dialog = page.locator(".jp-Dialog")
