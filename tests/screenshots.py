@@ -1,4 +1,5 @@
-"""Folders of screenshots that browser tests wrote for review, named at the end of the run."""
+"""Folders of screenshots and HTML renderings that tests wrote for review, named at the end of
+the run."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ FOLDERS: list[tuple[str, Path]] = []
 
 
 def record_screenshots(what: str, folder: Path) -> None:
-    FOLDERS.append((what, folder))
+    if (what, folder) not in FOLDERS:
+        FOLDERS.append((what, folder))
 
 
 def summary() -> list[str]:
     return [
-        f"{what}: {folder} ({len(list(folder.glob('*.png')))} PNG files)"
+        f"{what}: {folder} ({len([*folder.glob('*.png'), *folder.glob('*.html')])} files)"
         for what, folder in FOLDERS
     ]

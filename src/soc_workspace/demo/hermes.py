@@ -306,6 +306,8 @@ _INSTRUMENT_TYPE = {
 _EV = "1.602176634e-19>J"
 _KEV = "1.602176634e-16>J"
 _DEG = "1.745329252e-02>rad"
+# ISTP SCALETYP: fluxes, counts and energies span decades (quicklooks draw them on log scales)
+_LOG = {"SCALETYP": "log"}
 _FLUX = "6.241509074e+19>m^-2 s^-1 sr^-1 J^-1"
 
 
@@ -330,7 +332,7 @@ def _eea_variables(a: dict[str, np.ndarray], fill: np.ndarray) -> list[Variable]
         Variable(
             "hermes_eea_accum", a["accum"], "data", "EEA raw skymap counts", units="counts",
             si_conversion="1.0>", display_type="spectrogram",
-            depend=[*dims_2, "hermes_eea_azimuth"],
+            depend=[*dims_2, "hermes_eea_azimuth"], extra=_LOG,
             axes=[*energy_axes, ("Azimuth", "AZIM", "deg")], validmin=0,
         ),
         Variable(
@@ -348,7 +350,7 @@ def _eea_variables(a: dict[str, np.ndarray], fill: np.ndarray) -> list[Variable]
         Variable(
             "hermes_eea_energy", EEA_ENERGY, "support_data", "Nominal energy of each sweep step",
             units="eV", si_conversion=_EV, record_varying=False, lablaxis="Energy",
-            validmin=0.0, validmax=1e5,
+            validmin=0.0, validmax=1e5, extra=_LOG,
         ),
         Variable(
             "hermes_eea_elevation", EEA_ELEVATION, "support_data",
@@ -403,24 +405,24 @@ def _merit_variables(a: dict[str, np.ndarray], fill: np.ndarray) -> list[Variabl
             "Differential electron flux", units=flux, si_conversion=_FLUX,
             display_type="spectrogram", depend=["hermes_mrt_electron_energy"],
             labels={1: "hermes_mrt_electron_label"}, axes=[("Energy", "ENER", "keV")],
-            validmin=0.0, validmax=1e12, lablaxis="Electron flux",
+            validmin=0.0, validmax=1e12, lablaxis="Electron flux", extra=_LOG,
         ),
         Variable(
             "hermes_mrt_proton_flux", a["proton_flux"], "data", "Differential proton flux",
             units=flux, si_conversion=_FLUX, display_type="spectrogram",
             depend=["hermes_mrt_proton_energy"], labels={1: "hermes_mrt_proton_label"},
             axes=[("Energy", "ENER", "keV")], validmin=0.0, validmax=1e12,
-            lablaxis="Proton flux",
+            lablaxis="Proton flux", extra=_LOG,
         ),
         Variable(
             "hermes_mrt_electron_energy", MERIT_ELECTRON_ENERGY, "support_data",
             "Centre energy of the electron channels", units="keV", si_conversion=_KEV,
-            record_varying=False, lablaxis="Energy", validmin=0.0, validmax=1e6,
+            record_varying=False, lablaxis="Energy", validmin=0.0, validmax=1e6, extra=_LOG,
         ),
         Variable(
             "hermes_mrt_proton_energy", MERIT_PROTON_ENERGY, "support_data",
             "Centre energy of the proton channels", units="keV", si_conversion=_KEV,
-            record_varying=False, lablaxis="Energy", validmin=0.0, validmax=1e6,
+            record_varying=False, lablaxis="Energy", validmin=0.0, validmax=1e6, extra=_LOG,
         ),
         Variable(
             "hermes_mrt_electron_label", [f"e {e:g} keV" for e in MERIT_ELECTRON_ENERGY],
@@ -441,11 +443,12 @@ def _spani_variables(a: dict[str, np.ndarray], fill: np.ndarray) -> list[Variabl
             depend=["hermes_spn_energy", "hermes_spn_anode"],
             labels={2: "hermes_spn_anode_label"},
             axes=[("Energy per charge", "ENER", "eV"), ("Anode", "AZIM", "deg")], validmin=0,
+            extra=_LOG,
         ),
         Variable(
             "hermes_spn_energy", SPANI_ENERGY, "support_data", "Energy per charge of each step",
             units="eV", si_conversion=_EV, record_varying=False, lablaxis="E/q",
-            validmin=0.0, validmax=1e5,
+            validmin=0.0, validmax=1e5, extra=_LOG,
         ),
         Variable(
             "hermes_spn_anode", SPANI_ANODE, "support_data",
