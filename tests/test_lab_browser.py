@@ -3,13 +3,15 @@ day of demo data, a person's JupyterLab, Debian's Chromium (headless, Playwright
 
 In the SOC data panel: pick HERMES EEA l1 and a day, see its files and the availability strip,
 insert the code, run it, see the Dataset; a quicklook; a server message in the panel. In the
-launcher: pick a template, fill its form, run the new notebook. Screenshots of each step go
-to a folder named at the end of the test run.
+launcher: pick a template, fill its form, run the new notebook; run the data-availability and
+the HERMES quicklook templates and see their bokeh plots draw. Screenshots of each step go to a
+folder named at the end of the test run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -87,6 +89,17 @@ def shots(tmp_path_factory):
     record_screenshots("JupyterLab extension (tests/test_lab_browser.py)", target)
 
 
+def open_lab(page, workspace) -> None:
+    """Log the scientist in and open their JupyterLab with its default layout."""
+    page.goto(f"{workspace.hub_url}/hub/login", timeout=60_000)
+    page.fill("#username_input", "sci")
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url("**/user/sci/lab**", timeout=60_000)
+    page.goto(f"{workspace.hub_url}/user/sci/lab?reset", timeout=60_000)
+    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+
+
 @pytest.mark.browser
 def test_a_scientist_finds_data_inserts_code_and_runs_a_template(workspace, scientist, shots):
     from playwright.sync_api import expect, sync_playwright
@@ -95,7 +108,6 @@ def test_a_scientist_finds_data_inserts_code_and_runs_a_template(workspace, scie
         pytest.fail(
             "Debian's chromium is missing: tests/run.sh installs it (apt-get install chromium)"
         )
-    lab = f"{workspace.hub_url}/user/sci/lab"
     failed_calls: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -113,13 +125,7 @@ def test_a_scientist_finds_data_inserts_code_and_runs_a_template(workspace, scie
                     and failed_calls.append(f"{r.status} {r.url}")
                 ),
             )
-            page.goto(f"{workspace.hub_url}/hub/login", timeout=60_000)
-            page.fill("#username_input", "sci")
-            page.fill("#password_input", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_url("**/user/sci/lab**", timeout=60_000)
-            page.goto(f"{lab}?reset", timeout=60_000)
-            page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+            open_lab(page, workspace)
 
             # -- the data browser: HERMES EEA l1, one day --------------------------------------
             page.click(".jp-SideBar [data-id='soc-workspace-data-browser']")
@@ -239,3 +245,78 @@ def test_a_scientist_finds_data_inserts_code_and_runs_a_template(workspace, scie
         "day": DAY,
         "workers": 1,
     }
+
+
+# Pixels of a plot cell's canvases that are coloured (not white, grey or black): what bokeh
+# drew of the data (strips, lines, spectrograms), not the axes and labels around it.
+COLOURED_PIXELS = """canvases => canvases.reduce((n, c) => {
+    if (!c.width || !c.height) return n;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) {
+        const hi = Math.max(d[i], d[i + 1], d[i + 2]), lo = Math.min(d[i], d[i + 1], d[i + 2]);
+        if (d[i + 3] > 0 && hi - lo > 40) n++;
+    }
+    return n;
+}, 0)"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("card", "shot"),
+    [("Data availability", "7-availability-plot.png"), ("HERMES time series", "8-quicklooks.png")],
+)
+def test_a_template_from_the_launcher_draws_its_plots(workspace, scientist, shots, card, shot):
+    """The template runs in the person's JupyterLab and its bokeh plots draw, offline: the
+    BokehJS comes with the notebook (``hv.extension("bokeh", inline=True)``)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 950})
+            # Nothing but panel's stylesheets may be asked of the internet: holoviews' embedded
+            # plots link them from cdn.holoviz.org even with inline=True; plots draw without them.
+            outside = []
+            page.on(
+                "request",
+                lambda r: (
+                    r.url.startswith("http")
+                    and not r.url.startswith(workspace.hub_url)
+                    and outside.append((r.resource_type, r.url))
+                ),
+            )
+            open_lab(page, workspace)
+
+            page.get_by_role("menuitem", name="File", exact=True).click()
+            page.get_by_text("New Launcher", exact=True).click()
+            launcher = page.locator(".jp-Launcher:visible").last
+            section = launcher.locator(".jp-Launcher-section", has_text="SOC templates")
+            section.locator(".jp-LauncherCard", has_text=card).click(timeout=60_000)
+            dialog = page.locator(".jp-Dialog")
+            name = dialog.locator("input[name='notebook-name']").input_value()
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            tab = page.locator(".lm-TabBar-tab", has_text=name)
+            expect(tab).to_be_visible(timeout=60_000)
+            notebook = page.locator(f"[id='{tab.get_attribute('data-id')}']")
+            expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=30_000)
+            page.get_by_text("| Idle").wait_for(timeout=90_000)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            last = notebook.locator(".jp-CodeCell").last.locator(".jp-InputPrompt")
+            expect(last).to_have_text(re.compile(r"\[\d+\]"), timeout=600_000)  # all ran
+            expect(notebook.locator(".jp-InputPrompt", has_text="[*]")).to_have_count(0)
+
+            plot = notebook.locator(".jp-Cell", has=page.locator("canvas")).first
+            expect(plot.locator("canvas").first).to_be_visible(timeout=60_000)
+            plot.locator("canvas").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)  # bokeh paints on the next animation frames
+            page.screenshot(path=str(shots / shot))
+            coloured = plot.locator("canvas").evaluate_all(COLOURED_PIXELS)
+            errors = notebook.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts()
+        finally:
+            browser.close()
+    assert coloured > 2000, f"bokeh drew {coloured} coloured pixels"
+    assert not [t for t in errors if re.search(r"Traceback|\w+Error: ", t)], errors
+    assert not [(kind, url) for kind, url in outside if kind != "stylesheet"], outside

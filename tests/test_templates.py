@@ -25,6 +25,7 @@ TEMPLATES = PROJECT_ROOT / "notebooks" / "templates"
 # templates run with their defaults here; the others need what this module does not make
 RUN_HERE = [
     "quickstart",
+    "data-availability",
     "hermes-time-series-and-spectrograms",
     "padre-meddea-photons-and-spectra",
     "month-on-a-dask-cluster",
@@ -116,6 +117,8 @@ def test_template_runs_with_its_defaults(demo_workspace, tmp_path, name):
         for kind in ("time series", "components", "spectrogram", "(log scale)"):
             assert kind in kinds  # (log scale): MERIT fluxes and SPANI counts are SCALETYP log
         assert drew(cells["plot"])
+    if name == "data-availability":
+        assert drew(cells["plot"])  # the heat strip
     if name == "padre-meddea-photons-and-spectra":
         assert drew(cells["events"])
         assert drew(cells["light-curves"])

@@ -17,7 +17,7 @@ def heat_strip(table: pd.DataFrame, freq: str, **options: Any) -> Any:
     """A holoviews ``Rectangles`` element of an availability table (see ``availability``)
     whose periods are ``freq`` long."""
     import holoviews as hv
-    import hvplot  # noqa: F401  (loads holoviews' bokeh extension, in notebooks too)
+    import hvplot  # noqa: F401  (registers holoviews' bokeh renderer, for the options below)
 
     datasets = list(dict.fromkeys(table["dataset"]))
     row = {name: i for i, name in enumerate(datasets)}
