@@ -46,21 +46,23 @@ def test_every_template_is_run_by_a_test():
 
 
 @pytest.fixture(scope="module")
-def demo_workspace() -> Iterator[None]:
-    """One demo day in an embedded store of its own, reached through the environment."""
+def demo_workspace(tmp_path_factory) -> Iterator[None]:
+    """One demo day in a store of its own (a process: moto keeps one state per process, and
+    other modules' stores run in this one), reached through the environment."""
     from soc_workspace.demo import write_demo_data
-    from soc_workspace.store import EmbeddedStore
+    from soc_workspace.store.process import serve_in_subprocess
 
-    with EmbeddedStore(None) as store:
+    store = serve_in_subprocess(tmp_path_factory.mktemp("templates-store"))
+    before = dict(os.environ)
+    try:
         write_demo_data(store.storage_options(), days=1, progress=False)
-        before = dict(os.environ)
         os.environ.update(store.environment())
         os.environ.pop("MPLBACKEND", None)  # the kernel's own inline backend
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(before)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+        store.stop()
 
 
 def run(name: str, tmp_path: Path, **parameters) -> nbformat.NotebookNode:
