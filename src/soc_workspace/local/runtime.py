@@ -186,14 +186,17 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
 
 def add_workshop_service(c: Config, run: Runtime, paths: StatePaths) -> None:
     from ..hub.roles import OPERATOR_ROLE, add_role, add_service
-    from ..workshop.service import HUB_URL_VARIABLE, SERVICE
+    from ..workshop.service import HUB_URL_VARIABLE, INTERVAL_VARIABLE, SERVICE
 
+    environment = {MARKER: str(paths.root), HUB_URL_VARIABLE: run.local_url}
+    if os.environ.get(INTERVAL_VARIABLE):  # how often it looks, if `up` was told (tests)
+        environment[INTERVAL_VARIABLE] = os.environ[INTERVAL_VARIABLE]
     add_service(
         c,
         {
             "name": SERVICE,
             "command": [sys.executable, "-m", "soc_workspace.workshop.service"],
-            "environment": {MARKER: str(paths.root), HUB_URL_VARIABLE: run.local_url},
+            "environment": environment,
             "display": False,
         },
     )
