@@ -240,6 +240,29 @@ def test_users_processes_yield_the_cpu():
     assert not lower(child.pid, 10)  # gone
 
 
+def test_processes_of_the_root_group_keep_only_their_nice_value(tmp_path, monkeypatch):
+    """In a container whose first process never started a session, the kernel prints an empty
+    autogroup file for the processes of the root group (CI runs there)."""
+    from soc_workspace.local import priority
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for pid, text in ((os.getpid(), ""), (child.pid, "")):
+            (tmp_path / str(pid)).mkdir()
+            (tmp_path / str(pid) / "autogroup").write_text(text)
+        monkeypatch.setattr(priority, "PROC", tmp_path)
+        assert priority.lower(child.pid, 10)
+        assert priority.nice_of(child.pid) == (10, None)
+        assert (tmp_path / str(child.pid) / "autogroup").read_text() == ""  # root group untouched
+        # a process with a session of its own while we are in the root group: its autogroup
+        (tmp_path / str(child.pid) / "autogroup").write_text("/autogroup-7 nice 0\n")
+        assert priority.lower(child.pid, 10)
+        assert (tmp_path / str(child.pid) / "autogroup").read_text() == "10"
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_running_work_is_marked_while_it_runs(tmp_path, monkeypatch):
     from soc_workspace.activity.markers import FOLDER_VARIABLE, running_work, working
 

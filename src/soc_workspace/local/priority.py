@@ -24,6 +24,8 @@ from jupyter_client.provisioning import LocalProvisioner
 NICE_VARIABLE = "SOC_WORKSPACE_USER_NICE"
 """Set in users' servers: the nice value of their kernels."""
 
+PROC = Path("/proc")
+
 PROVISIONER = "soc-workspace-low-priority"
 """Entry-point name of :class:`LowPriorityProvisioner` (jupyter_client.kernel_provisioners)."""
 
@@ -45,12 +47,12 @@ def lower(pid: int, nice: int) -> bool:
         os.setpriority(os.PRIO_PROCESS, pid, nice)
     except (ProcessLookupError, PermissionError):
         return False
-    autogroup = Path(f"/proc/{pid}/autogroup")
     try:
-        theirs = autogroup.read_text().split()[0]
-        if theirs == Path("/proc/self/autogroup").read_text().split()[0]:
+        theirs = _autogroup(pid)
+        # None: the target runs in the root group (no session autogroup to lower)
+        if theirs is None or theirs == _autogroup(os.getpid()):
             return True
-        autogroup.write_text(str(nice))
+        (PROC / str(pid) / "autogroup").write_text(str(nice))
     except FileNotFoundError:
         return True  # a kernel without autogroups: the nice value is what counts
     except OSError as err:
@@ -74,9 +76,20 @@ def nice_of(pid: int) -> tuple[int, int | None]:
     """The nice value of ``pid`` and of its autogroup (None without autogroups)."""
     nice = os.getpriority(os.PRIO_PROCESS, pid)
     try:
-        return nice, int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+        fields = (PROC / str(pid) / "autogroup").read_text().split()
     except FileNotFoundError:
         return nice, None
+    return nice, int(fields[-1]) if fields else None
+
+
+def _autogroup(pid: int) -> str | None:
+    """The name of ``pid``'s autogroup, None when it is in the root group.
+
+    The kernel prints nothing for processes of the root group: those of a session older than
+    autogroups, or of a container whose first process never started a session.
+    """
+    fields = (PROC / str(pid) / "autogroup").read_text().split()
+    return fields[0] if fields else None
 
 
 class LowPriorityProvisioner(LocalProvisioner):  # type: ignore[misc]
