@@ -328,6 +328,7 @@ def test_quicklook_json_lists_what_can_be_drawn_and_png_draws_it(server):
     import matplotlib.image
 
     import soc_workspace
+    from soc_workspace.quicklook import QuicklookError
 
     params = _day(stop=f"{DAY}T03:00:00Z")
     summary = _api(server, "quicklook", params={**params, "format": "json"}).json()
@@ -337,11 +338,18 @@ def test_quicklook_json_lists_what_can_be_drawn_and_png_draws_it(server):
     ds = soc_workspace.open_catalog_files(
         soc_workspace.search(dataset="hermes_eea_l1", start=params["start"], stop=params["stop"])
     )
-    along_time = [n for n, v in ds.data_vars.items() if v.ndim in (1, 2) and "Epoch" in v.dims]
-    assert set(names) == set(along_time)
-    assert names
-    assert summary["variable"] in names
-    for name in (summary["variable"], names[-1]):
+    # each with the plot ds.soc.quicklook gives it in a notebook
+    expected = {}
+    for name in ds.data_vars:
+        try:
+            expected[name] = ds.soc.plot_kind(name).kind
+        except QuicklookError:
+            continue
+    assert {v["name"]: v["kind"] for v in summary["variables"]} == expected
+    assert {"time series", "spectrogram"} <= set(expected.values())
+    assert summary["variable"] == ds.soc.plot_kind().variable
+    spectrogram = next(n for n, kind in expected.items() if kind == "spectrogram")
+    for name in (summary["variable"], spectrogram, names[-1]):
         response = _api(server, "quicklook", params={**params, "format": "png", "variable": name})
         assert response.status_code == 200, response.text
         assert response.headers["Content-Type"] == "image/png"

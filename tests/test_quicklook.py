@@ -3,6 +3,7 @@ and scales, and a bokeh rendering that draws, on the real SOC files and on gener
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -224,3 +225,26 @@ def test_labels_are_not_plotted(demo_hour):
     ds = soc_workspace.open_dataset(demo_hour["nemisis"])
     with pytest.raises(QuicklookError, match=r"'hermes_nem_b_gse_label' holds .* not numbers"):
         ds.soc.quicklook("hermes_nem_b_gse_label")
+
+
+@pytest.mark.parametrize(
+    "path", shared_files("*.cdf") + shared_files("*.fits"), ids=lambda p: p.name
+)
+def test_the_lab_panel_draws_what_the_notebook_draws(shared_data, path):
+    """The JupyterLab panel's PNG (matplotlib, in the server) follows the same rules."""
+    import matplotlib.image
+    from soc_workspace_lab.quicklook import choices, draw_png
+
+    with pytest.warns() if "nem_default" in path.name else _nothing():
+        ds = soc_workspace.open_dataset(path)
+    found = choices(ds)
+    for variable, kind in REAL_KINDS.get(path.name, {}).items():
+        assert found[variable].kind == kind, variable
+    default = ds.soc.plot_kind()
+    drawn = [default.variable] + [n for n in REAL_KINDS.get(path.name, {}) if n in found]
+    for variable in dict.fromkeys(drawn):
+        png = draw_png(ds, variable if variable != default.variable else None, path.name)
+        (artifacts_dir("quicklook") / f"lab-{path.stem}-{variable}.png").write_bytes(png)
+        image = matplotlib.image.imread(io.BytesIO(png), format="png")
+        assert image.shape[:2] == (400, 800)
+        assert image[..., :3].std() > 0.05, variable  # a drawing, not a blank canvas

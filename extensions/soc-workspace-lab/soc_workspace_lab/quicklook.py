@@ -1,9 +1,10 @@
 """Quicklooks: a selection's files, read with soc_workspace's readers, drawn as a PNG.
 
 The files are those a catalog search of the selection finds (never a path or URL of the
-request), opened with ``soc_workspace.open_catalog_files`` as a notebook would. A variable
-along time is drawn as lines (one per component) or, with more than a few components, as a
-spectrogram; long series are averaged into at most ``MAX_POINTS`` time bins first.
+request), opened with ``soc_workspace.open_catalog_files`` as a notebook would. Each variable
+gets the plot ``ds.soc.quicklook`` gives it in a notebook (the rules of
+:mod:`soc_workspace.quicklook.choose`, the numbers of :mod:`soc_workspace.quicklook.parts`),
+drawn with matplotlib; long series are averaged into at most ``MAX_POINTS`` time bins first.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from .queries import BadRequest, Selection, find_files, iso
 
 MAX_POINTS = 2000
 """Time bins drawn at most (the plot is ~800 pixels wide)."""
-MAX_LINES = 8
-"""Components drawn as lines; a variable with more is drawn as a spectrogram."""
 
 
 class _Opened:
@@ -73,28 +72,33 @@ def open_selection(chosen: Selection, max_files: int) -> tuple[Any, int]:
     return data, len(files)
 
 
-def _time_dim(variable: Any) -> str | None:
-    for dim in variable.dims:
-        coord = variable.coords.get(dim)
-        if coord is not None and np.issubdtype(coord.dtype, np.datetime64):
-            return dim
-    return None
+def choices(data: Any) -> dict[str, Any]:
+    """The plot of each variable that can be drawn, chosen as ``ds.soc.quicklook`` does."""
+    from soc_workspace.quicklook.choose import QuicklookError, choose
+
+    found = {}
+    for name in data.data_vars:
+        try:
+            found[str(name)] = choose(data, str(name))
+        except QuicklookError:
+            continue
+    return found
 
 
-def plottable(data: Any) -> list[str]:
-    """Numeric data variables along time with one or two dimensions."""
-    names = []
-    for name, variable in data.data_vars.items():
-        if variable.ndim in (1, 2) and variable.dtype.kind in "fiub" and _time_dim(variable):
-            names.append(str(name))
-    return names
+def _default(data: Any, found: dict[str, Any]) -> str | None:
+    from soc_workspace.quicklook.choose import QuicklookError, default_variable
+
+    try:
+        return default_variable(data)
+    except QuicklookError:
+        return next(iter(found), None)
 
 
 def summary_answer(chosen: Selection, max_files: int) -> dict[str, Any]:
+    from soc_workspace.quicklook.choose import units
+
     data, count = open_selection(chosen, max_files)
-    names = plottable(data)
-    # A plain time series first, as the quick-start template picks.
-    default = next((n for n in names if data[n].ndim == 1), names[0] if names else None)
+    found = choices(data)
     return {
         "dataset": chosen.dataset,
         "start": iso(chosen.start),
@@ -104,12 +108,13 @@ def summary_answer(chosen: Selection, max_files: int) -> dict[str, Any]:
             {
                 "name": name,
                 "dims": [str(d) for d in data[name].dims],
-                "units": str(data[name].attrs.get("units", data[name].attrs.get("UNITS", ""))),
+                "units": units(data[name].attrs),
                 "description": str(data[name].attrs.get("CATDESC", "")),
+                "kind": choice.kind,
             }
-            for name in names
+            for name, choice in found.items()
         ],
-        "variable": default,
+        "variable": _default(data, found),
     }
 
 
@@ -124,56 +129,113 @@ def _binned(variable: Any, time: str) -> tuple[Any, int]:
 
 def render_png(chosen: Selection, variable: str | None, max_files: int) -> bytes:
     """The PNG of one variable of the selection (the summary's default when None)."""
+    data, count = open_selection(chosen, max_files)
+    heading = f"{chosen.dataset} ({count} files), {iso(chosen.start)} – {iso(chosen.stop)}"
+    return draw_png(data, variable, heading)
+
+
+def draw_png(data: Any, variable: str | None, heading: str) -> bytes:
+    """An 800 x 400 PNG of one variable of a Dataset (its default when None)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
 
-    data, count = open_selection(chosen, max_files)
-    names = plottable(data)
+    from soc_workspace.quicklook.choose import EVENT_LIST
+
+    found = choices(data)
     if variable is None:
-        variable = next((n for n in names if data[n].ndim == 1), names[0] if names else None)
+        variable = _default(data, found)
     if variable is None:
-        raise BadRequest(f"{chosen.dataset} has no numeric variable along time to draw")
-    if variable not in names:
+        raise BadRequest(f"{heading}: no variable along time that can be drawn")
+    if variable not in found:
         raise BadRequest(
-            f"variable={variable[:100]!r} cannot be drawn: choose one of {', '.join(names)}"
+            f"variable={variable[:100]!r} cannot be drawn: choose one of {', '.join(found)}"
         )
-    values = data[variable]
-    time = _time_dim(values)
-    values, step = _binned(values.astype("float64"), time)
+    choice = found[variable]
     figure = Figure(figsize=(8, 4), dpi=100, layout="constrained")
-    axes = figure.add_subplot()
-    times = pd.to_datetime(values[time].values)
-    units = values.attrs.get("units") or data[variable].attrs.get("units", "")
-    if values.ndim == 1:
-        axes.plot(times, values.values, linewidth=0.8)
+    if choice.kind == EVENT_LIST:
+        _draw_events(figure, choice, data[variable].load())
+        figure.suptitle(f"{choice.title}\n{heading}", fontsize="medium")
     else:
-        other = next(d for d in values.dims if d != time)
-        grid = values.transpose(time, other).values
-        if values.sizes[other] <= MAX_LINES:
-            labels = values.coords[other].values if other in values.coords else None
-            for i in range(values.sizes[other]):
-                label = str(labels[i]) if labels is not None else f"{other} {i}"
-                axes.plot(times, grid[:, i], linewidth=0.8, label=label)
-            axes.legend(loc="upper right", fontsize="small")
-        else:
-            positive = np.isfinite(grid) & (grid > 0)
-            norm = LogNorm() if positive.any() and positive.sum() > grid.size / 2 else None
-            shown = np.where(positive, grid, np.nan) if norm else grid
-            mesh = axes.pcolormesh(
-                times, np.arange(values.sizes[other]), shown.T, shading="auto", norm=norm
-            )
-            axes.set_ylabel(other)
-            figure.colorbar(mesh, ax=axes, label=units)
-    if values.ndim == 1 or values.sizes[other] <= MAX_LINES:
-        axes.set_ylabel(f"{variable} [{units}]" if units else variable)
-    averaged = f", means of {step} samples" if step > 1 else ""
-    axes.set_title(
-        f"{chosen.dataset}: {variable} ({count} files{averaged})\n"
-        f"{iso(chosen.start)} – {iso(chosen.stop)}",
-        fontsize="medium",
-    )
-    axes.set_xlabel("time (UTC)")
+        axes = figure.add_subplot()
+        step = _draw(figure, axes, choice, data)
+        averaged = f", means of {step} samples" if step > 1 else ""
+        axes.set_title(f"{choice.title}\n{heading}{averaged}", fontsize="medium")
     buffer = io.BytesIO()
     FigureCanvasAgg(figure).print_png(buffer)
     return buffer.getvalue()
+
+
+def _draw(figure: Any, axes: Any, choice: Any, data: Any) -> int:
+    """Draw a time series, components, spectrogram or spectrum image; the time-bin size."""
+    from soc_workspace.quicklook import parts
+    from soc_workspace.quicklook.choose import COMPONENTS, SPECTROGRAM, SPECTRUM_IMAGE
+
+    var = data[choice.variable]
+    if choice.kind == SPECTRUM_IMAGE:
+        grid = parts.spectrum_image(choice, var.load())
+        norm = _log_norm(grid) if choice.log_values else None
+        mesh = axes.pcolormesh(grid, shading="auto", norm=norm)
+        axes.set_xlabel(choice.axis_label)
+        axes.set_ylabel(choice.axis)
+        figure.colorbar(mesh, ax=axes, label=choice.label)
+        return 1
+    binned, step = _binned(var.astype("float64"), choice.time)
+    if choice.kind == SPECTROGRAM:
+        times, ys, grid, ylabel = parts.spectrogram(choice, data, binned)
+        norm = _log_norm(grid) if choice.log_values else None
+        mesh = axes.pcolormesh(pd.to_datetime(times), ys, grid.T, shading="auto", norm=norm)
+        axes.set_ylabel(ylabel)
+        if choice.log_axis and (ys > 0).all():
+            axes.set_yscale("log")
+        figure.colorbar(mesh, ax=axes, label=choice.label)
+    else:
+        times = pd.to_datetime(binned[choice.time].values)
+        if choice.kind == COMPONENTS:
+            names = parts.component_names(data, var, choice.axis)
+            grid = parts.values(binned.transpose(choice.time, choice.axis))
+            for i, name in enumerate(names):
+                axes.plot(times, grid[:, i], linewidth=0.8, label=name)
+            # beside the plot, never over the data
+            figure.legend(loc="outside right upper", fontsize="small")
+        else:
+            axes.plot(times, parts.values(binned), linewidth=0.8)
+        axes.set_ylabel(choice.label)
+        if choice.log_values:
+            axes.set_yscale("log")
+    axes.set_xlabel("time (UTC)")
+    _dates(axes)
+    return step
+
+
+def _draw_events(figure: Any, choice: Any, var: Any) -> None:
+    """An event list: the histogram of its values above its light curve."""
+    from soc_workspace.quicklook import parts
+
+    counts, edges, events = parts.event_histogram(var)
+    histogram, light_curve = figure.subplots(2, 1)
+    histogram.stairs(counts, edges, fill=True)
+    histogram.set_xlabel(choice.label)
+    histogram.set_ylabel(f"events (of {events})")
+    if choice.log_values:
+        histogram.set_yscale("log")
+    starts, rate, bin_ms = parts.event_rate(choice, var)
+    light_curve.step(pd.to_datetime(starts), rate, where="post", linewidth=0.8)
+    light_curve.set_ylabel("events/s")
+    light_curve.set_xlabel(f"time (UTC), {bin_ms / 1000:g} s bins")
+    _dates(light_curve)
+
+
+def _dates(axes: Any) -> None:
+    """Times labelled as a scientist reads them: the date once, then hours or seconds."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def _log_norm(grid: Any) -> Any:
+    """A log colour scale, or None (linear) when nothing is positive."""
+    from matplotlib.colors import LogNorm
+
+    return LogNorm() if np.isfinite(grid).any() and np.nanmax(grid) > 0 else None

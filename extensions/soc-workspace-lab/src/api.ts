@@ -57,6 +57,8 @@ export interface QuicklookVariable {
   dims: string[];
   units: string;
   description: string;
+  /** The plot ds.soc.quicklook gives it: "time series", "spectrogram", "event list"... */
+  kind: string;
 }
 
 export interface QuicklookSummary {

@@ -57,7 +57,8 @@ export class QuicklookPanel extends Widget {
       ...summary.variables.map(v => {
         const option = document.createElement('option');
         option.value = v.name;
-        option.textContent = v.units ? `${v.name} [${v.units}]` : v.name;
+        const name = v.units ? `${v.name} [${v.units}]` : v.name;
+        option.textContent = `${name} (${v.kind})`;
         option.title = v.description;
         return option;
       })
