@@ -9,6 +9,7 @@ workspace's user servers do. Each executed notebook is also written as HTML for 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,8 @@ def test_template_runs_with_its_defaults(demo_workspace, tmp_path, name):
     notebook = run(name, tmp_path)
     cells = tagged(notebook)
     assert not [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    # BokehJS is in the notebook itself: its plots draw offline, also in an HTML export
+    assert "cdn.bokeh.org" not in json.dumps([c.get("outputs", []) for c in notebook.cells])
     if name == "hermes-time-series-and-spectrograms":
         found = text(cells["find"])
         for instrument in ("eea", "nemisis", "merit", "spani"):

@@ -9,6 +9,7 @@ in test_workshop_lifecycle.py runs part 1 in participants' servers on the gatewa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -86,3 +87,5 @@ def test_solutions_run_top_to_bottom(part, demo_store, tmp_path, monkeypatch):
     assert errors == []
     solved = [c for c in ran.cells if "solution" in c.metadata.get("tags", [])]
     assert all(c.outputs for c in solved)  # every solution printed or drew something
+    # BokehJS is in the notebook itself: the plots draw offline, also in an HTML export
+    assert "cdn.bokeh.org" not in json.dumps([c.get("outputs", []) for c in ran.cells])
