@@ -53,6 +53,9 @@ def main() -> None:
         default="multi-user" if os.geteuid() == 0 else "personal",
     )
     parser.add_argument("--user-nice", type=int, help="workspace.user_nice (default: settings)")
+    parser.add_argument(
+        "--compute-nice", type=int, help="workspace.compute_nice (default: settings)"
+    )
     parser.add_argument("--spawn-slots", type=int, help="hub.spawn_slots (default: settings)")
     parser.add_argument("--limits", default="workers=1,cores=2,memory=4G")
     args = parser.parse_args()
@@ -66,6 +69,8 @@ def main() -> None:
     workspace = ["[workspace]", "port = 0", "demo_days = 1", f'isolation = "{args.isolation}"']
     if args.user_nice is not None:
         workspace.append(f"user_nice = {args.user_nice}")
+    if args.compute_nice is not None:
+        workspace.append(f"compute_nice = {args.compute_nice}")
     config.write_text("\n".join(workspace + hub_settings) + "\n")
     started = time.monotonic()
     soc("up", "--state-dir", str(state), "--config", str(config))

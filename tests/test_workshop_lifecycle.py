@@ -192,6 +192,7 @@ def _participant(workspace, sheet, user, index):
             "material_mode": oct(material.stat().st_mode & 0o777),
             "autogroup": open("/proc/self/autogroup").read().split()[-1],
             "nice": os.getpriority(os.PRIO_PROCESS, 0),
+            "server_nice": os.getpriority(os.PRIO_PROCESS, os.getppid()),
             "written": {{p: hashlib.sha256(d).hexdigest() for p, d in files.items()}},
         }}))
         """,
@@ -210,8 +211,9 @@ def test_participants_log_in_and_write_files(workspace, sheet, name):
         written[user] = report["written"]
         assert report["user"] == user  # each runs as their own system user
         assert report["material_mode"] == "0o444"  # materials read-only
-        # servers and kernels yield the CPU to the hub (workspace.user_nice, default 10)
-        assert (report["nice"], report["autogroup"]) == (10, "10")
+        # kernels yield the CPU to the hub and to servers (workspace.compute_nice, default 15)
+        assert (report["nice"], report["autogroup"]) == (15, "15")
+        assert report["server_nice"] == 10  # JupyterLab before computations (workspace.user_nice)
     hub_pid = int(Path(workspace.state_dir, "run", "hub.pid").read_text())
     assert Path(f"/proc/{hub_pid}/autogroup").read_text().split()[-1] == "0"
     assert os.getpriority(os.PRIO_PROCESS, hub_pid) == 0
@@ -229,11 +231,24 @@ def test_participants_dask_clusters_get_the_workshops_limits(name):
         except Exception as err:
             print("refused:", err)
         cluster = gateway.new_cluster(shutdown_on_close=False)  # left running: `end` stops it
+        cluster.scale(1)
+        client = cluster.get_client()
+        client.wait_for_workers(1, timeout=300)
+
+        def priority():
+            import os
+            group = open("/proc/self/autogroup").read().split()[-1]
+            return os.getpriority(os.PRIO_PROCESS, 0), group
+
+        print(client.run_on_scheduler(priority), *client.run(priority).values())
+        client.close()
         print(cluster.name)
         """,
     )
-    refused, cluster = out.splitlines()[-2:]
+    refused, priorities, cluster = out.splitlines()[-3:]
     assert "worker_cores must be <= 2" in refused  # the workshop's cores=2, not the default 4
+    # the scheduler at the servers' priority (it must answer in time), the worker below it
+    assert priorities == "(10, '10') (15, '15')"
     written["_cluster"] = {"name": cluster}
 
 

@@ -182,6 +182,7 @@ class WorkspaceSettings(_Section):
     demo_days: int = Field(ge=0)
     start_timeout: float = Field(gt=0)
     user_nice: int = Field(ge=0, le=19)
+    compute_nice: int = Field(ge=0, le=19)
 
     @property
     def resolved_state_dir(self) -> Path:

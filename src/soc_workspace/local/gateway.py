@@ -43,18 +43,31 @@ class WorkspaceBackendMixin(LoggingConfigurable):
         "", config=True, help="The workspace's state directory (users' store keys)."
     )
     user_nice = Integer(
-        0, config=True, help="Nice value of schedulers and workers (0: as the gateway's)."
+        0,
+        config=True,
+        help="Nice value of workers (workspace.compute_nice; 0: as the gateway's).",
+    )
+    scheduler_nice = Integer(
+        0,
+        config=True,
+        help="Nice value of schedulers (workspace.user_nice; 0: as the gateway's).",
     )
 
     async def start_process(self, cluster: Any, cmd: list[str], env: dict[str, str], name: str):  # type: ignore[no-untyped-def]
         pid = await super().start_process(cluster, cmd, env, name)  # type: ignore[misc]
-        await self.lower_priority(pid)
+        await self.lower_priority(pid, scheduler=name == "scheduler")
         return pid
 
-    async def lower_priority(self, pid: int) -> None:
-        """Users' Dask processes yield the CPU to the hub and the gateway (see priority)."""
-        if self.user_nice:
-            await lower_soon(pid, self.user_nice)
+    async def lower_priority(self, pid: int, *, scheduler: bool = False) -> None:
+        """Users' Dask processes yield the CPU to the hub and the gateway (see priority).
+
+        Schedulers only coordinate, but they must answer their clients and send the gateway
+        their heartbeat in time (it stops a cluster that misses 30 s of them), so they stay at
+        the servers' priority; workers compute at the computations' one.
+        """
+        nice = self.scheduler_nice if scheduler else self.user_nice
+        if nice:
+            await lower_soon(pid, nice)
 
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         if self.state_dir:  # make the user's store keys now, off the event loop
@@ -151,7 +164,7 @@ class SystemUserBackend(WorkspaceBackendMixin, ClusterLimitsMixin, LocalBackend)
             )
         finally:
             os.close(fd)
-        await self.lower_priority(proc.pid)
+        await self.lower_priority(proc.pid, scheduler=name == "scheduler")
         return proc.pid
 
 

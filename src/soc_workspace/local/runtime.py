@@ -159,6 +159,7 @@ def configure_local_hub(c: Config, state_dir: str | os.PathLike[str]) -> None:
     # A class starting at once: servers queue for a few slots, below the hub in CPU priority.
     c[spawner].spawn_slots = settings.hub.spawn_slots
     c[spawner].user_nice = settings.workspace.user_nice
+    c[spawner].compute_nice = settings.workspace.compute_nice
     if run.isolation == "multi-user":
         from .accounts import name_conflict
 
@@ -265,7 +266,8 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
     c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
     # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
     c.WorkspaceBackendMixin.state_dir = str(paths.root)
-    c.WorkspaceBackendMixin.user_nice = settings.workspace.user_nice
+    c.WorkspaceBackendMixin.user_nice = settings.workspace.compute_nice
+    c.WorkspaceBackendMixin.scheduler_nice = settings.workspace.user_nice
 
 
 def write_config_files(paths: StatePaths) -> None:

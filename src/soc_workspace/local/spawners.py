@@ -34,8 +34,9 @@ class _WorkspaceSpawner(LocalProcessSpawner):
         sys.executable, config=True, help="The Python users' servers run on (any user can run)."
     )
     umask = Integer(0o002, config=True, help="umask of users' servers (teams share files).")
-    user_nice = Integer(
-        0, config=True, help="Nice value of users' servers and their kernels (0: as the hub's)."
+    user_nice = Integer(0, config=True, help="Nice value of users' servers (0: as the hub's).")
+    compute_nice = Integer(
+        0, config=True, help="Nice value of users' kernels (0: as their server's)."
     )
     spawn_slots = Integer(
         0, config=True, help="Servers starting at the same time (0: two per core); others queue."
@@ -190,13 +191,13 @@ class _WorkspaceSpawner(LocalProcessSpawner):
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
         env.update(getattr(self, "_store_environment", {}))
-        if self.user_nice:
-            env[NICE_VARIABLE] = str(self.user_nice)
+        if self.compute_nice:
+            env[NICE_VARIABLE] = str(self.compute_nice)
         return env
 
     def get_args(self) -> list[str]:
         args = super().get_args()
-        if self.user_nice:
+        if self.compute_nice:
             args.append(f"--KernelProvisionerFactory.default_provisioner_name={PROVISIONER}")
         return args
 
