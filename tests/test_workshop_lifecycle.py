@@ -81,6 +81,7 @@ def workspace(state_dir):
             port = 0
             demo_days = 1
             isolation = "multi-user"
+            compute_nice = 15  # a class's setting (docs/workshops.md): kernels below servers
             """
         ),
     )
@@ -211,7 +212,7 @@ def test_participants_log_in_and_write_files(workspace, sheet, name):
         written[user] = report["written"]
         assert report["user"] == user  # each runs as their own system user
         assert report["material_mode"] == "0o444"  # materials read-only
-        # kernels yield the CPU to the hub and to servers (workspace.compute_nice, default 15)
+        # kernels yield the CPU to the hub and to servers (workspace.compute_nice)
         assert (report["nice"], report["autogroup"]) == (15, "15")
         assert report["server_nice"] == 10  # JupyterLab before computations (workspace.user_nice)
     hub_pid = int(Path(workspace.state_dir, "run", "hub.pid").read_text())
