@@ -42,7 +42,7 @@ class WorkspaceBackendMixin(LoggingConfigurable):
     state_dir = Unicode(
         "", config=True, help="The workspace's state directory (users' store keys)."
     )
-    user_nice = Integer(
+    worker_nice = Integer(
         0,
         config=True,
         help="Nice value of workers (workspace.compute_nice; 0: as the gateway's).",
@@ -65,7 +65,7 @@ class WorkspaceBackendMixin(LoggingConfigurable):
         their heartbeat in time (it stops a cluster that misses 30 s of them), so they stay at
         the servers' priority; workers compute at the computations' one.
         """
-        nice = self.scheduler_nice if scheduler else self.user_nice
+        nice = self.scheduler_nice if scheduler else self.worker_nice
         if nice:
             await lower_soon(pid, nice)
 

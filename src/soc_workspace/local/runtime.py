@@ -266,7 +266,7 @@ def configure_local_gateway(c: Config, state_dir: str | os.PathLike[str]) -> Non
     c.DBBackendBase.db_encrypt_keys = [read_secret(paths, "gateway-db-key") or ""]
     # Each user's clusters get that user's store keys (see WorkspaceBackendMixin.get_env).
     c.WorkspaceBackendMixin.state_dir = str(paths.root)
-    c.WorkspaceBackendMixin.user_nice = settings.workspace.compute_nice
+    c.WorkspaceBackendMixin.worker_nice = settings.workspace.compute_nice
     c.WorkspaceBackendMixin.scheduler_nice = settings.workspace.user_nice
 
 
